@@ -1,0 +1,99 @@
+use std::borrow::Cow;
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{FlowRecord, Mac, Timestamp};
+
+/// How Ward names a device before the inventory merges identities: by MAC where layer 2 is
+/// visible, by IP address behind routers.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKey {
+    /// A device seen at layer 2.
+    Mac(Mac),
+    /// A device known only by its address.
+    Ip(IpAddr),
+}
+
+impl fmt::Display for DeviceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceKey::Mac(m) => write!(f, "mac:{m}"),
+            DeviceKey::Ip(ip) => write!(f, "ip:{ip}"),
+        }
+    }
+}
+
+impl fmt::Debug for DeviceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Where a fact came from and how far to trust it.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The protocol field, dotted: `arp.sender`, `dhcp.option60`, `hl7.msh3`.
+    pub source: Cow<'static, str>,
+    /// 0 (a guess) to 100 (the device said so, authenticated).
+    pub confidence: u8,
+}
+
+impl Evidence {
+    /// Evidence from a protocol field; confidence is clamped to 100.
+    pub const fn new(source: &'static str, confidence: u8) -> Evidence {
+        Evidence {
+            source: Cow::Borrowed(source),
+            confidence: if confidence > 100 { 100 } else { confidence },
+        }
+    }
+}
+
+impl fmt::Debug for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.source, self.confidence)
+    }
+}
+
+/// Something the sensor learned from traffic. Observations are the only thing that leaves the
+/// sensor; they never carry packet payload, patient data or secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observation {
+    /// Time of the packet (or the flow's end) that taught it.
+    pub ts: Timestamp,
+    /// The device it is about.
+    pub device: DeviceKey,
+    /// What was learned.
+    pub kind: ObservationKind,
+}
+
+/// What an [`Observation`] says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ObservationKind {
+    /// The device was present, with this address and VLAN if known. ARP and DHCP bindings
+    /// arrive as `Seen` with a MAC key and an IP.
+    Seen {
+        /// The address it used, if the protocol tells.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        ip: Option<IpAddr>,
+        /// The access VLAN it was seen on.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        vlan: Option<u16>,
+        /// Which field showed it.
+        evidence: Evidence,
+    },
+    /// A named property of the device (`hostname`, `vendor_class`, ...).
+    Attribute {
+        /// Attribute name.
+        key: Cow<'static, str>,
+        /// Its value, as the device announced it (length-capped by the dissector).
+        value: String,
+        /// Which field showed it.
+        evidence: Evidence,
+    },
+    /// A conversation ended. The device is the initiator.
+    FlowEnd(Box<FlowRecord>),
+}
