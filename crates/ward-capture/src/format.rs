@@ -258,7 +258,7 @@ fn next_pcapng(
         };
     }
     let len = rd_u32(b, 4, be) as usize;
-    if len < 12 || len % 4 != 0 || len > MAX_RECORD {
+    if len < 12 || !len.is_multiple_of(4) || len > MAX_RECORD {
         return Err(FormatError::Corrupt(format!(
             "pcapng block of type {block_type:#x} with impossible length {len}"
         )));

@@ -1,4 +1,5 @@
 //! Behaviour of the capture readers on files in every flavour, and on damaged ones.
+#![allow(clippy::unwrap_used)]
 
 use std::io::Write;
 
@@ -14,11 +15,10 @@ fn ts(i: usize) -> Timestamp {
     Timestamp::from_nanos(1_700_000_000_000_000_000 + i as u64 * 1_234_567)
 }
 
-/// Every packet as (time, link, bytes).
-fn read_all(
-    bytes: Vec<u8>,
-    opts: ReaderOptions,
-) -> (Vec<(Timestamp, LinkType, Vec<u8>)>, Option<CaptureError>) {
+type Packets = Vec<(Timestamp, LinkType, Vec<u8>)>;
+
+/// Every packet as (time, link, bytes), and the error that ended the file, if any.
+fn read_all(bytes: Vec<u8>, opts: ReaderOptions) -> (Packets, Option<CaptureError>) {
     let mut r = CaptureReader::from_read("mem.pcap", std::io::Cursor::new(bytes), opts).unwrap();
     let mut out = Vec::new();
     let res = r.for_each_packet(|p, d| out.push((p.ts, p.link, d.to_vec())));

@@ -1,0 +1,495 @@
+//! The flow table: one entry per conversation, keyed the same in both directions.
+//!
+//! A flow is keyed by its VLAN tags, IP protocol and the two endpoints in a canonical order,
+//! so both directions of a conversation find the same entry. It records who started it,
+//! packets, bytes and TCP flags per direction, and ends on RST, on FIN from both sides (after
+//! a short linger that absorbs the last ACKs and retransmissions), on idle timeout, or when the
+//! capture ends. The table has a size cap: when full it first expires flows early, then
+//! refuses new ones, and counts both.
+//!
+//! `A` is the per-flow state of whoever uses the table (the sensor's dissector state).
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use hashbrown::HashMap;
+use ward_core::{Endpoint, FlowEndReason, FlowRecord, IpProto, Mac, Timestamp, Vlans};
+
+use crate::decode::tcp_flags::{ACK, FIN, RST, SYN};
+use crate::reassembly::Reassembler;
+
+/// Timeouts and size of a flow table.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowConfig {
+    /// Idle timeout of a TCP connection that completed its handshake.
+    pub tcp_timeout_ns: u64,
+    /// Idle timeout of a TCP flow that never got past SYN.
+    pub tcp_unanswered_timeout_ns: u64,
+    /// Idle timeout of UDP flows.
+    pub udp_timeout_ns: u64,
+    /// Idle timeout of ICMP and other protocols.
+    pub other_timeout_ns: u64,
+    /// How long a closed TCP flow stays to absorb trailing packets.
+    pub closed_linger_ns: u64,
+    /// How often (in capture time) idle flows are looked for.
+    pub sweep_interval_ns: u64,
+    /// Most flows the table holds.
+    pub max_flows: usize,
+}
+
+const SEC: u64 = 1_000_000_000;
+
+impl Default for FlowConfig {
+    fn default() -> FlowConfig {
+        FlowConfig {
+            tcp_timeout_ns: 300 * SEC,
+            tcp_unanswered_timeout_ns: 30 * SEC,
+            udp_timeout_ns: 60 * SEC,
+            other_timeout_ns: 60 * SEC,
+            closed_linger_ns: 2 * SEC,
+            sweep_interval_ns: 5 * SEC,
+            max_flows: 1 << 20,
+        }
+    }
+}
+
+/// Counters of the flow table, under fixed names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FlowStats {
+    /// Flows created.
+    pub created: u64,
+    /// Flows ended by FIN from both sides.
+    pub ended_fin: u64,
+    /// Flows ended by RST.
+    pub ended_rst: u64,
+    /// Flows ended by idle timeout.
+    pub ended_idle: u64,
+    /// Flows open when the capture ended.
+    pub ended_eof: u64,
+    /// Flows expired early because the table was full.
+    pub evicted: u64,
+    /// Packets of new flows not tracked because the table stayed full.
+    pub table_full: u64,
+    /// The largest number of flows held at once.
+    pub peak_flows: u64,
+}
+
+/// Which way a packet goes within its flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// From the initiator to the responder.
+    ToResponder = 0,
+    /// From the responder back to the initiator.
+    ToInitiator = 1,
+}
+
+impl Direction {
+    /// 0 or 1, for per-direction arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The other direction.
+    pub fn reverse(self) -> Direction {
+        match self {
+            Direction::ToResponder => Direction::ToInitiator,
+            Direction::ToInitiator => Direction::ToResponder,
+        }
+    }
+}
+
+/// What the flow table needs of a packet.
+#[derive(Clone, Copy, Debug)]
+pub struct PacketMeta {
+    /// Capture time.
+    pub ts: Timestamp,
+    /// VLAN tags.
+    pub vlans: Vlans,
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// IP protocol.
+    pub proto: u8,
+    /// Source port (ICMP: echo id of a request, else 0).
+    pub src_port: u16,
+    /// Destination port (ICMP: echo id of a reply, else 0).
+    pub dst_port: u16,
+    /// Bytes of the packet at the IP layer, as on the wire.
+    pub ip_len: u32,
+    /// TCP flags (0 for other protocols).
+    pub tcp_flags: u8,
+    /// Source MAC, when layer 2 was visible.
+    pub src_mac: Option<Mac>,
+    /// Who most likely opened the conversation, if this is its first packet.
+    pub hint: InitiatorHint,
+}
+
+/// Who sent the first packet of a conversation, as far as a packet can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitiatorHint {
+    /// The packet's source opened it (a SYN, a request).
+    Source,
+    /// The packet's destination opened it (a SYN-ACK, a reply seen first).
+    Destination,
+}
+
+impl InitiatorHint {
+    /// The initiator of a flow whose first packet is this one: TCP flags decide when they
+    /// can (SYN, SYN-ACK); otherwise a well-known source port talking to a high port is an
+    /// answer, so the destination opened the flow.
+    pub fn guess(proto: u8, flags: u8, src_port: u16, dst_port: u16, icmp_reply: bool) -> InitiatorHint {
+        if proto == 6 && flags & SYN != 0 {
+            return if flags & ACK != 0 { InitiatorHint::Destination } else { InitiatorHint::Source };
+        }
+        if icmp_reply || (src_port != 0 && src_port < 1024 && dst_port >= 1024) {
+            InitiatorHint::Destination
+        } else {
+            InitiatorHint::Source
+        }
+    }
+}
+
+fn ip_bits(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+/// The canonical key of a conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    lo_ip: u128,
+    hi_ip: u128,
+    lo_port: u16,
+    hi_port: u16,
+    vlans: u32,
+    proto: u8,
+}
+
+impl FlowKey {
+    /// The key of a packet's conversation, and whether the packet goes from the key's low
+    /// endpoint to its high one.
+    pub fn of(m: &PacketMeta) -> (FlowKey, bool) {
+        let a = (ip_bits(m.src), m.src_port);
+        let b = (ip_bits(m.dst), m.dst_port);
+        let src_is_lo = a <= b;
+        let ((lo_ip, lo_port), (hi_ip, hi_port)) = if src_is_lo { (a, b) } else { (b, a) };
+        let vlans = u32::from(m.vlans.outer.map_or(0xffff, |v| v & 0x0fff)) << 16
+            | u32::from(m.vlans.inner.map_or(0xffff, |v| v & 0x0fff));
+        let key = FlowKey { lo_ip, hi_ip, lo_port, hi_port, vlans, proto: m.proto };
+        (key, src_is_lo)
+    }
+}
+
+/// One tracked conversation.
+pub struct Flow<A> {
+    /// Unique within the sensor run.
+    pub uid: u64,
+    /// First packet.
+    pub start: Timestamp,
+    /// Latest packet.
+    pub last: Timestamp,
+    /// VLAN tags.
+    pub vlans: Vlans,
+    /// IP protocol.
+    pub proto: u8,
+    /// The opener.
+    pub initiator: Endpoint,
+    /// The other side.
+    pub responder: Endpoint,
+    /// Packets per direction.
+    pub packets: [u64; 2],
+    /// IP bytes per direction.
+    pub bytes: [u64; 2],
+    /// TCP flags per direction.
+    pub flags: [u8; 2],
+    /// Whether the key's low endpoint is the initiator.
+    initiator_is_lo: bool,
+    fin: [bool; 2],
+    closing: Option<(Timestamp, FlowEndReason)>,
+    /// TCP reassembly, per direction, when a dissector asked for it.
+    pub streams: Option<Box<[Reassembler; 2]>>,
+    /// The user's per-flow state.
+    pub app: A,
+}
+
+impl<A> Flow<A> {
+    /// Whether the flow has been closed by FIN or RST and is only lingering.
+    pub fn is_closing(&self) -> bool {
+        self.closing.is_some()
+    }
+
+    /// The finished record, with the application protocol a dissector named.
+    pub fn record(&self, reason: FlowEndReason, app: Option<Cow<'static, str>>) -> FlowRecord {
+        FlowRecord {
+            uid: self.uid,
+            start: self.start,
+            end: self.last,
+            vlans: self.vlans,
+            proto: IpProto(self.proto),
+            initiator: self.initiator,
+            responder: self.responder,
+            packets: self.packets,
+            bytes: self.bytes,
+            tcp_flags: self.flags,
+            app,
+            end_reason: reason,
+        }
+    }
+
+    fn timeout(&self, cfg: &FlowConfig) -> u64 {
+        if self.closing.is_some() {
+            return cfg.closed_linger_ns;
+        }
+        match self.proto {
+            6 if self.packets[1] > 0 => cfg.tcp_timeout_ns,
+            6 => cfg.tcp_unanswered_timeout_ns,
+            17 => cfg.udp_timeout_ns,
+            _ => cfg.other_timeout_ns,
+        }
+    }
+}
+
+/// A flow taken out of the table, with why.
+pub struct Ended<A> {
+    /// The flow.
+    pub flow: Flow<A>,
+    /// Why it ended.
+    pub reason: FlowEndReason,
+}
+
+/// A packet's place in its flow.
+pub struct Touched<'t, A> {
+    /// The flow.
+    pub flow: &'t mut Flow<A>,
+    /// The packet's direction in it.
+    pub dir: Direction,
+    /// True when this packet created the flow.
+    pub created: bool,
+}
+
+/// Tracks conversations.
+pub struct FlowTable<A> {
+    map: HashMap<FlowKey, Flow<A>>,
+    cfg: FlowConfig,
+    uid_base: u64,
+    next_uid: u64,
+    next_sweep: Timestamp,
+    closing: VecDeque<(Timestamp, FlowKey)>,
+    ended: Vec<Ended<A>>,
+    last_emergency: Timestamp,
+    /// Counters.
+    pub stats: FlowStats,
+}
+
+impl<A: Default> FlowTable<A> {
+    /// An empty table. `worker` makes uids unique across the sensor's workers.
+    pub fn new(cfg: FlowConfig, worker: u16) -> FlowTable<A> {
+        FlowTable {
+            map: HashMap::new(),
+            cfg,
+            uid_base: u64::from(worker) << 48,
+            next_uid: 1,
+            next_sweep: Timestamp::ZERO,
+            closing: VecDeque::new(),
+            ended: Vec::new(),
+            last_emergency: Timestamp::ZERO,
+            stats: FlowStats::default(),
+        }
+    }
+
+    /// Flows held now.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Bytes the table's own storage takes (entries and control bytes, not the
+    /// out-of-line reassembly buffers), for the per-flow memory figure.
+    pub fn table_bytes(&self) -> usize {
+        self.map.capacity() * (std::mem::size_of::<(FlowKey, Flow<A>)>() + 1)
+    }
+
+    /// Finds or creates the packet's flow and counts the packet in it. Returns `None` when the
+    /// flow is new and the table is full even after early expiry.
+    pub fn update(&mut self, m: &PacketMeta) -> Option<Touched<'_, A>> {
+        let (key, src_is_lo) = FlowKey::of(m);
+        let restart = m.proto == 6
+            && m.tcp_flags & (SYN | ACK) == SYN
+            && self.map.get(&key).is_some_and(|f| f.closing.is_some() || f.flags[1] & RST != 0);
+        if restart {
+            // A new connection reusing the ports of one that ended: close the old record.
+            if let Some(old) = self.map.remove(&key) {
+                let reason = old.closing.map_or(FlowEndReason::Rst, |c| c.1);
+                self.finish(old, reason);
+            }
+        }
+        let mut created = false;
+        if !self.map.contains_key(&key) {
+            if self.map.len() >= self.cfg.max_flows {
+                // Sweeping the whole table is costly: under a flood, at most once a second.
+                if m.ts.nanos_since(self.last_emergency) > SEC {
+                    self.last_emergency = m.ts;
+                    self.sweep(m.ts, 16);
+                }
+                if self.map.len() >= self.cfg.max_flows {
+                    self.stats.table_full += 1;
+                    return None;
+                }
+            }
+            let flow = self.new_flow(m, src_is_lo);
+            self.map.insert(key, flow);
+            created = true;
+            self.stats.created += 1;
+            self.stats.peak_flows = self.stats.peak_flows.max(self.map.len() as u64);
+        }
+        let flow = self.map.get_mut(&key)?;
+        let dir =
+            if src_is_lo == flow.initiator_is_lo { Direction::ToResponder } else { Direction::ToInitiator };
+        let d = dir.index();
+        flow.packets[d] += 1;
+        flow.bytes[d] += u64::from(m.ip_len);
+        if m.ts > flow.last {
+            flow.last = m.ts;
+        }
+        if dir == Direction::ToInitiator && flow.responder.mac.is_none() {
+            flow.responder.mac = m.src_mac;
+        }
+        if m.proto == 6 {
+            flow.flags[d] |= m.tcp_flags;
+            if flow.closing.is_none() {
+                if m.tcp_flags & RST != 0 {
+                    flow.closing = Some((m.ts, FlowEndReason::Rst));
+                } else if m.tcp_flags & FIN != 0 {
+                    flow.fin[d] = true;
+                    if flow.fin[0] && flow.fin[1] {
+                        flow.closing = Some((m.ts, FlowEndReason::Fin));
+                    }
+                }
+                if flow.closing.is_some() {
+                    self.closing.push_back((m.ts, key));
+                }
+            }
+        }
+        Some(Touched { flow, dir, created })
+    }
+
+    fn new_flow(&mut self, m: &PacketMeta, src_is_lo: bool) -> Flow<A> {
+        let src = Endpoint { ip: m.src, port: m.src_port, mac: m.src_mac };
+        let dst = Endpoint { ip: m.dst, port: m.dst_port, mac: None };
+        let (initiator, responder, initiator_is_lo) = match m.hint {
+            InitiatorHint::Source => (src, dst, src_is_lo),
+            InitiatorHint::Destination => (dst, src, !src_is_lo),
+        };
+        let uid = self.uid_base | self.next_uid;
+        self.next_uid += 1;
+        Flow {
+            uid,
+            start: m.ts,
+            last: m.ts,
+            vlans: m.vlans,
+            proto: m.proto,
+            initiator,
+            responder,
+            packets: [0; 2],
+            bytes: [0; 2],
+            flags: [0; 2],
+            initiator_is_lo,
+            fin: [false; 2],
+            closing: None,
+            streams: None,
+            app: A::default(),
+        }
+    }
+
+    fn finish(&mut self, flow: Flow<A>, reason: FlowEndReason) {
+        match reason {
+            FlowEndReason::Fin => self.stats.ended_fin += 1,
+            FlowEndReason::Rst => self.stats.ended_rst += 1,
+            FlowEndReason::Idle => self.stats.ended_idle += 1,
+            FlowEndReason::EndOfCapture => self.stats.ended_eof += 1,
+            FlowEndReason::Evicted => self.stats.evicted += 1,
+        }
+        self.ended.push(Ended { flow, reason });
+    }
+
+    /// Ends flows whose time is up at `now`: closed flows past their linger at once, idle ones
+    /// at each sweep interval. Cheap to call for every packet.
+    pub fn expire(&mut self, now: Timestamp) {
+        while let Some(&(since, key)) = self.closing.front() {
+            if now.nanos_since(since) <= self.cfg.closed_linger_ns {
+                break;
+            }
+            self.closing.pop_front();
+            // The entry may be gone, or reopened by a new SYN; trailing packets may have kept
+            // it alive, in which case it is looked at again one linger after its last packet.
+            let state = self.map.get(&key).and_then(|f| f.closing.map(|(_, reason)| (f.last, reason)));
+            match state {
+                Some((last, reason)) if now.nanos_since(last) > self.cfg.closed_linger_ns => {
+                    if let Some(f) = self.map.remove(&key) {
+                        self.finish(f, reason);
+                    }
+                }
+                Some((last, _)) => self.closing.push_back((last, key)),
+                None => {}
+            }
+        }
+        if now >= self.next_sweep {
+            if self.next_sweep != Timestamp::ZERO {
+                self.sweep(now, 1);
+            }
+            self.next_sweep = now.add_nanos(self.cfg.sweep_interval_ns);
+        }
+    }
+
+    /// Ends flows idle longer than their timeout divided by `urgency` (1 normally; more when
+    /// the table is full, which counts them as evicted).
+    fn sweep(&mut self, now: Timestamp, urgency: u64) {
+        let cfg = self.cfg;
+        let expired: Vec<(Flow<A>, FlowEndReason)> = self
+            .map
+            .extract_if(|_, f| now.nanos_since(f.last) > f.timeout(&cfg) / urgency)
+            .map(|(_, f)| {
+                let reason = match (f.closing, urgency) {
+                    (Some((_, r)), _) => r,
+                    (None, 1) => FlowEndReason::Idle,
+                    (None, _) => FlowEndReason::Evicted,
+                };
+                (f, reason)
+            })
+            .collect();
+        for (f, reason) in expired {
+            self.finish(f, reason);
+        }
+    }
+
+    /// Ends every flow (the capture is over).
+    pub fn close_all(&mut self) {
+        let all: Vec<Flow<A>> = self.map.drain().map(|(_, f)| f).collect();
+        for f in all {
+            let reason = f.closing.map_or(FlowEndReason::EndOfCapture, |c| c.1);
+            self.finish(f, reason);
+        }
+        self.closing.clear();
+    }
+
+    /// Takes the flows that have ended since the last call.
+    pub fn take_ended(&mut self) -> std::vec::Drain<'_, Ended<A>> {
+        self.ended.drain(..)
+    }
+
+    /// Whether any flow has ended since the last [`take_ended`](Self::take_ended).
+    pub fn has_ended(&self) -> bool {
+        !self.ended.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests;
