@@ -98,6 +98,31 @@ pub struct Endpoint {
     pub mac: Option<Mac>,
 }
 
+/// Which way a packet or stream chunk goes within its flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From the initiator to the responder.
+    ToResponder = 0,
+    /// From the responder back to the initiator.
+    ToInitiator = 1,
+}
+
+impl Direction {
+    /// 0 or 1, for per-direction arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The other direction.
+    pub fn reverse(self) -> Direction {
+        match self {
+            Direction::ToResponder => Direction::ToInitiator,
+            Direction::ToInitiator => Direction::ToResponder,
+        }
+    }
+}
+
 /// Why a flow record was closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -25,7 +25,7 @@ mod mac;
 mod observation;
 mod time;
 
-pub use flow::{Endpoint, FlowEndReason, FlowRecord, IpProto, Vlans};
+pub use flow::{Direction, Endpoint, FlowEndReason, FlowRecord, IpProto, Vlans};
 pub use mac::{Mac, MacParseError};
 pub use observation::{DeviceKey, Evidence, Observation, ObservationKind};
 pub use time::{Timestamp, TimestampParseError};

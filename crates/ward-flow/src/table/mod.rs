@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use hashbrown::HashMap;
+pub use ward_core::Direction;
 use ward_core::{Endpoint, FlowEndReason, FlowRecord, IpProto, Mac, Timestamp, Vlans};
 
 use crate::decode::tcp_flags::{ACK, FIN, RST, SYN};
@@ -73,30 +74,6 @@ pub struct FlowStats {
     pub table_full: u64,
     /// The largest number of flows held at once.
     pub peak_flows: u64,
-}
-
-/// Which way a packet goes within its flow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// From the initiator to the responder.
-    ToResponder = 0,
-    /// From the responder back to the initiator.
-    ToInitiator = 1,
-}
-
-impl Direction {
-    /// 0 or 1, for per-direction arrays.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The other direction.
-    pub fn reverse(self) -> Direction {
-        match self {
-            Direction::ToResponder => Direction::ToInitiator,
-            Direction::ToInitiator => Direction::ToResponder,
-        }
-    }
 }
 
 /// What the flow table needs of a packet.

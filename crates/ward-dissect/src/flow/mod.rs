@@ -1,0 +1,307 @@
+//! Per-flow dissection: probe the candidates, bind the flow to the one that matches, feed it.
+
+use ward_core::{Direction, Observation};
+
+use crate::registry::DissectStats;
+use crate::{Emitter, FlowContext, Parsed, Probe, Registry, Session, Transport};
+
+/// Stream bytes a direction may buffer while dissectors cannot yet tell.
+pub const PROBE_BYTES: usize = 4096;
+/// Unparsed stream bytes a direction may hold for a dissector waiting for a whole message.
+pub const MAX_PENDING: usize = 64 << 10;
+/// Observations one flow may produce.
+pub const OBSERVATIONS_PER_FLOW: usize = 256;
+
+/// State while probing.
+pub struct Probing {
+    transport: Transport,
+    /// Candidates that said no, per direction.
+    excluded: [u64; 2],
+    bufs: [Vec<u8>; 2],
+}
+
+/// State while bound to a dissector.
+pub struct Active {
+    which: usize,
+    session: Box<dyn Session>,
+    bufs: [Vec<u8>; 2],
+    room: usize,
+}
+
+/// Whether the sensor should keep feeding a flow's payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    /// Keep feeding.
+    More,
+    /// Nothing more is wanted: stop reassembling this flow.
+    Enough,
+}
+
+/// A flow's dissection state.
+#[derive(Default)]
+pub enum FlowDissection {
+    /// No dissector was started for this flow.
+    #[default]
+    Idle,
+    /// Candidates are being probed.
+    Probing(Box<Probing>),
+    /// Bound to one dissector.
+    Active(Box<Active>),
+    /// Finished; `matched` names the dissector that had the flow, if one did.
+    Done {
+        /// Index of the dissector in the registry.
+        matched: Option<u16>,
+    },
+}
+
+impl FlowDissection {
+    /// The starting state of a new flow on `transport`: probing if any dissector reads it.
+    pub fn start(registry: &Registry, transport: Transport) -> FlowDissection {
+        if registry.has(transport) {
+            FlowDissection::Probing(Box::new(Probing {
+                transport,
+                excluded: [0; 2],
+                bufs: [Vec::new(), Vec::new()],
+            }))
+        } else {
+            FlowDissection::Done { matched: None }
+        }
+    }
+
+    /// Whether payload still matters for this flow.
+    pub fn wants_data(&self) -> bool {
+        matches!(self, FlowDissection::Probing(_) | FlowDissection::Active(_))
+    }
+
+    /// The application protocol, once a dissector matched.
+    pub fn protocol(&self, registry: &Registry) -> Option<&'static str> {
+        let i = match self {
+            FlowDissection::Active(a) => a.which,
+            FlowDissection::Done { matched: Some(i) } => usize::from(*i),
+            _ => return None,
+        };
+        registry.flow_name(i)
+    }
+
+    /// Feeds one UDP datagram.
+    pub fn on_datagram(
+        &mut self,
+        registry: &Registry,
+        ctx: &FlowContext,
+        dir: Direction,
+        payload: &[u8],
+        out: &mut Vec<Observation>,
+        stats: &mut DissectStats,
+    ) -> Want {
+        if let FlowDissection::Probing(p) = self {
+            let d = dir.index();
+            let mut matched = None;
+            for i in bits(registry.candidates(p.transport) & !p.excluded[d]) {
+                let Some(dissector) = registry.flow(i) else { continue };
+                match dissector.probe(dir, payload) {
+                    Probe::Match => {
+                        matched = Some(i);
+                        break;
+                    }
+                    // A datagram is whole: "need more" cannot be given.
+                    Probe::NoMatch | Probe::NeedMore => p.excluded[d] |= 1 << i,
+                }
+            }
+            match matched {
+                Some(i) => self.activate(registry, i, stats),
+                None => {
+                    let all = registry.candidates(p.transport);
+                    if p.excluded[0] & p.excluded[1] & all == all {
+                        stats.flows_unmatched += 1;
+                        *self = FlowDissection::Done { matched: None };
+                    }
+                    return self.want();
+                }
+            }
+        }
+        if let FlowDissection::Active(a) = self {
+            let mut emitter = Emitter::new(out, a.room);
+            let r = a.session.parse(ctx, dir, payload, &mut emitter);
+            a.room = emitter.room();
+            stats.observation_cap_hits += emitter.dropped();
+            let which = a.which;
+            self.after_parse(registry, which, r, stats);
+        }
+        self.want()
+    }
+
+    /// Feeds in-order stream bytes of one direction.
+    pub fn on_stream(
+        &mut self,
+        registry: &Registry,
+        ctx: &FlowContext,
+        dir: Direction,
+        data: &[u8],
+        out: &mut Vec<Observation>,
+        stats: &mut DissectStats,
+    ) -> Want {
+        let d = dir.index();
+        if let FlowDissection::Probing(p) = self {
+            let take = data.len().min(PROBE_BYTES.saturating_sub(p.bufs[d].len()));
+            p.bufs[d].extend_from_slice(&data[..take]);
+            let full = p.bufs[d].len() >= PROBE_BYTES;
+            let mut matched = None;
+            for i in bits(registry.candidates(p.transport) & !p.excluded[d]) {
+                let Some(dissector) = registry.flow(i) else { continue };
+                match dissector.probe(dir, &p.bufs[d]) {
+                    Probe::Match => {
+                        matched = Some(i);
+                        break;
+                    }
+                    Probe::NoMatch => p.excluded[d] |= 1 << i,
+                    Probe::NeedMore if full => p.excluded[d] |= 1 << i,
+                    Probe::NeedMore => {}
+                }
+            }
+            let Some(i) = matched else {
+                let all = registry.candidates(p.transport);
+                if p.excluded[0] & p.excluded[1] & all == all {
+                    stats.flows_unmatched += 1;
+                    *self = FlowDissection::Done { matched: None };
+                }
+                return self.want();
+            };
+            // Bytes beyond what the probe buffer kept are lost to this dissector only if the
+            // buffer was full, which a matching probe makes unlikely; they are appended now.
+            let rest = &data[take..];
+            let first = std::mem::take(&mut p.bufs[d]);
+            let other = std::mem::take(&mut p.bufs[1 - d]);
+            self.activate(registry, i, stats);
+            // Replay what was buffered: this direction (with the rest of this chunk), then
+            // the other direction's buffered bytes.
+            let mut replay = first;
+            replay.extend_from_slice(rest);
+            self.feed_active(registry, ctx, dir, &replay, out, stats);
+            if !other.is_empty() {
+                self.feed_active(registry, ctx, dir.reverse(), &other, out, stats);
+            }
+            return self.want();
+        }
+        self.feed_active(registry, ctx, dir, data, out, stats);
+        self.want()
+    }
+
+    fn feed_active(
+        &mut self,
+        registry: &Registry,
+        ctx: &FlowContext,
+        dir: Direction,
+        data: &[u8],
+        out: &mut Vec<Observation>,
+        stats: &mut DissectStats,
+    ) {
+        let FlowDissection::Active(a) = self else { return };
+        let d = dir.index();
+        let mut emitter = Emitter::new(out, a.room);
+        let r = if a.bufs[d].is_empty() {
+            // The common case: parse straight from the reassembler's bytes.
+            let r = a.session.parse(ctx, dir, data, &mut emitter);
+            if let Parsed::Consumed(n) = r {
+                a.bufs[d].extend_from_slice(data.get(n..).unwrap_or_default());
+            }
+            r
+        } else {
+            a.bufs[d].extend_from_slice(data);
+            let r = a.session.parse(ctx, dir, &a.bufs[d], &mut emitter);
+            if let Parsed::Consumed(n) = r {
+                a.bufs[d].drain(..n.min(a.bufs[d].len()));
+            }
+            r
+        };
+        a.room = emitter.room();
+        stats.observation_cap_hits += emitter.dropped();
+        let over = a.bufs[d].len() > MAX_PENDING;
+        let which = a.which;
+        if over && matches!(r, Parsed::Consumed(_)) {
+            stats.pending_cap_hits += 1;
+            *self = FlowDissection::Done { matched: Some(which as u16) };
+            return;
+        }
+        self.after_parse(registry, which, r, stats);
+    }
+
+    fn after_parse(&mut self, registry: &Registry, which: usize, r: Parsed, stats: &mut DissectStats) {
+        match r {
+            Parsed::Consumed(_) => {}
+            Parsed::Done => *self = FlowDissection::Done { matched: Some(which as u16) },
+            Parsed::Malformed(_) => {
+                if let Some(name) = registry.flow_name(which) {
+                    DissectStats::bump(&mut stats.malformed, name);
+                }
+                *self = FlowDissection::Done { matched: Some(which as u16) };
+            }
+        }
+    }
+
+    fn activate(&mut self, registry: &Registry, i: usize, stats: &mut DissectStats) {
+        let Some(d) = registry.flow(i) else { return };
+        DissectStats::bump(&mut stats.flows_matched, d.name());
+        *self = FlowDissection::Active(Box::new(Active {
+            which: i,
+            session: d.start(),
+            bufs: [Vec::new(), Vec::new()],
+            room: OBSERVATIONS_PER_FLOW,
+        }));
+    }
+
+    /// `len` bytes of `dir` are missing from the capture.
+    pub fn on_gap(&mut self, dir: Direction, len: u64, stats: &mut DissectStats) -> Want {
+        let d = dir.index();
+        match self {
+            // The start of this direction is lost; probe again on what follows.
+            FlowDissection::Probing(p) => p.bufs[d].clear(),
+            FlowDissection::Active(a) => {
+                if a.session.gap(dir, len) {
+                    a.bufs[d].clear();
+                } else {
+                    stats.gave_up_at_gap += 1;
+                    *self = FlowDissection::Done { matched: Some(a.which as u16) };
+                }
+            }
+            FlowDissection::Idle | FlowDissection::Done { .. } => {}
+        }
+        self.want()
+    }
+
+    /// The flow ended: let the dissector say its last word.
+    pub fn on_end(&mut self, ctx: &FlowContext, out: &mut Vec<Observation>, stats: &mut DissectStats) {
+        match std::mem::take(self) {
+            FlowDissection::Active(mut a) => {
+                let mut emitter = Emitter::new(out, a.room);
+                a.session.end(ctx, &mut emitter);
+                stats.observation_cap_hits += emitter.dropped();
+                *self = FlowDissection::Done { matched: Some(a.which as u16) };
+            }
+            FlowDissection::Probing(_) => {
+                stats.flows_unmatched += 1;
+                *self = FlowDissection::Done { matched: None };
+            }
+            other => *self = other,
+        }
+    }
+
+    fn want(&self) -> Want {
+        if self.wants_data() { Want::More } else { Want::Enough }
+    }
+}
+
+/// Indices of the set bits of `mask`, lowest first.
+fn bits(mask: u64) -> impl Iterator<Item = usize> {
+    let mut m = mask;
+    std::iter::from_fn(move || {
+        if m == 0 {
+            return None;
+        }
+        let i = m.trailing_zeros() as usize;
+        m &= m - 1;
+        Some(i)
+    })
+}
+
+#[cfg(test)]
+mod tests;

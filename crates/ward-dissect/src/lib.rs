@@ -1,0 +1,192 @@
+//! Ward's application-layer dissectors, one folder per protocol.
+//!
+//! This crate owns the dissector interface and every protocol parser. A dissector recognises
+//! its protocol from the payload ([`Dissector::probe`]), never from port numbers, parses the
+//! reassembled bytes ([`Session::parse`]) and emits [`Observation`]s. Parsers are pure: they
+//! never log, never do I/O, never panic on any input, and never put payload content that may
+//! carry patient data or secrets into an observation. Framing violations are counted, not
+//! fatal.
+//!
+//! Two kinds of dissector exist:
+//! - [`FrameDissector`]s read layer-2 protocols named by their EtherType or LLC header (ARP,
+//!   and later LLDP and CDP): one frame at a time, no flow.
+//! - [`Dissector`]s read UDP datagrams or TCP streams of a flow; [`FlowDissection`] is the
+//!   per-flow state that probes them, binds the flow to the one that matches and feeds it.
+//!
+//! A new protocol is a folder with `mod.rs` (the dissector), `parser.rs` (bytes to messages)
+//! and `tests.rs`, added to [`Registry::builtin`] and given a fuzz target.
+//!
+//! ```
+//! use ward_core::{Mac, ObservationKind, Timestamp, Vlans};
+//! use ward_dissect::{FrameContext, Registry};
+//!
+//! let registry = Registry::builtin();
+//! // An ARP request from 00:1b:63:84:45:e6 at 10.1.2.3 for 10.1.2.1.
+//! let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1, 0x00, 0x1b, 0x63, 0x84, 0x45, 0xe6, 10, 1, 2, 3];
+//! arp.extend([0; 6]);
+//! arp.extend([10, 1, 2, 1]);
+//! let ctx = FrameContext { ts: Timestamp::ZERO, src_mac: None, dst_mac: None, vlans: Vlans::default() };
+//! let mut out = Vec::new();
+//! registry.dissect_frame(0x0806, &ctx, &arp, &mut out, &mut Default::default());
+//! assert!(matches!(&out[0].kind, ObservationKind::Seen { ip: Some(ip), .. } if ip.to_string() == "10.1.2.3"));
+//! ```
+
+pub mod arp;
+mod flow;
+mod registry;
+
+pub use flow::{FlowDissection, MAX_PENDING, OBSERVATIONS_PER_FLOW, PROBE_BYTES, Want};
+pub use registry::{DissectStats, MAX_FLOW_DISSECTORS, Registry};
+use ward_core::{Direction, Endpoint, IpProto, Mac, Observation, Timestamp, Vlans};
+
+/// The transport a flow dissector reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// TCP: reassembled, in-order stream bytes per direction.
+    Tcp,
+    /// UDP: one datagram at a time.
+    Udp,
+}
+
+/// What a dissector learns about the frame it reads.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameContext {
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Source MAC of the frame.
+    pub src_mac: Option<Mac>,
+    /// Destination MAC of the frame.
+    pub dst_mac: Option<Mac>,
+    /// VLAN tags.
+    pub vlans: Vlans,
+}
+
+/// What a dissector learns about the flow it reads.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowContext {
+    /// Time of the packet that carried the bytes.
+    pub ts: Timestamp,
+    /// The flow's uid, to join observations with its record.
+    pub uid: u64,
+    /// VLAN tags.
+    pub vlans: Vlans,
+    /// IP protocol.
+    pub proto: IpProto,
+    /// The side that opened the flow.
+    pub initiator: Endpoint,
+    /// The other side.
+    pub responder: Endpoint,
+}
+
+/// A probe's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// The bytes are this protocol.
+    Match,
+    /// The bytes are not this protocol.
+    NoMatch,
+    /// Too few bytes to tell.
+    NeedMore,
+}
+
+/// How a parse call went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parsed {
+    /// This many bytes were used; the rest is offered again when more arrive (streams). For
+    /// datagrams the value is ignored.
+    Consumed(usize),
+    /// The dissector has all it wants from this flow.
+    Done,
+    /// The bytes break the protocol's framing; the flow is given up and counted.
+    Malformed(&'static str),
+}
+
+/// A layer-2 protocol identified by its EtherType (or LLC header).
+pub trait FrameDissector: Send + Sync {
+    /// The protocol's short name (`arp`).
+    fn name(&self) -> &'static str;
+    /// The EtherTypes it reads.
+    fn ether_types(&self) -> &'static [u16];
+    /// Reads one frame's payload (after the EtherType). `Err` names a framing violation.
+    fn dissect(&self, ctx: &FrameContext, payload: &[u8], out: &mut Emitter<'_>) -> Result<(), &'static str>;
+}
+
+/// An application protocol carried over UDP or TCP.
+pub trait Dissector: Send + Sync {
+    /// The protocol's short name (`dhcp`, `hl7`).
+    fn name(&self) -> &'static str;
+    /// The transport it reads.
+    fn transport(&self) -> Transport;
+    /// Whether `data` (the first bytes of one direction, or a datagram) is this protocol.
+    fn probe(&self, dir: Direction, data: &[u8]) -> Probe;
+    /// Per-flow parsing state for a flow that matched.
+    fn start(&self) -> Box<dyn Session>;
+}
+
+/// A dissector's state for one flow.
+pub trait Session: Send {
+    /// Parses a datagram, or the stream bytes of `dir` not consumed yet.
+    fn parse(&mut self, ctx: &FlowContext, dir: Direction, data: &[u8], out: &mut Emitter<'_>) -> Parsed;
+
+    /// `len` bytes of `dir` are missing from the capture. Return `true` to go on after them
+    /// (the next bytes are offered from wherever they start), `false` to give the flow up.
+    fn gap(&mut self, dir: Direction, len: u64) -> bool {
+        let _ = (dir, len);
+        false
+    }
+
+    /// The flow ended.
+    fn end(&mut self, ctx: &FlowContext, out: &mut Emitter<'_>) {
+        let _ = (ctx, out);
+    }
+}
+
+/// Longest attribute value kept; longer values are cut at a character boundary.
+pub const MAX_VALUE_LEN: usize = 256;
+
+/// Where dissectors put observations. It caps how many one flow may produce.
+pub struct Emitter<'a> {
+    out: &'a mut Vec<Observation>,
+    room: usize,
+    dropped: u64,
+}
+
+impl<'a> Emitter<'a> {
+    /// An emitter that accepts at most `room` observations.
+    pub fn new(out: &'a mut Vec<Observation>, room: usize) -> Emitter<'a> {
+        Emitter { out, room, dropped: 0 }
+    }
+
+    /// Adds an observation, or counts it as dropped when the cap is reached.
+    pub fn emit(&mut self, obs: Observation) {
+        if self.room == 0 {
+            self.dropped += 1;
+            return;
+        }
+        self.room -= 1;
+        self.out.push(obs);
+    }
+
+    /// Observations refused because the cap was reached.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Observations still accepted.
+    pub fn room(&self) -> usize {
+        self.room
+    }
+}
+
+/// Cuts `s` to at most [`MAX_VALUE_LEN`] bytes at a character boundary and drops control
+/// characters, so that a value is safe to print and store.
+pub fn clean_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(MAX_VALUE_LEN));
+    for c in s.chars().filter(|c| !c.is_control()) {
+        if out.len() + c.len_utf8() > MAX_VALUE_LEN {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,164 @@
+use std::collections::BTreeMap;
+
+use ward_core::Observation;
+
+use crate::{Dissector, Emitter, FrameContext, FrameDissector, Transport};
+
+/// Most flow dissectors a registry holds (candidates are tracked in a 64-bit mask).
+pub const MAX_FLOW_DISSECTORS: usize = 64;
+
+/// Observations one frame may produce.
+const FRAME_ROOM: usize = 16;
+
+/// The dissectors a sensor runs.
+pub struct Registry {
+    frames: Vec<Box<dyn FrameDissector>>,
+    flows: Vec<Box<dyn Dissector>>,
+    tcp: u64,
+    udp: u64,
+}
+
+impl Registry {
+    /// No dissectors at all: the sensor then only decodes and tracks flows.
+    pub fn empty() -> Registry {
+        Registry { frames: Vec::new(), flows: Vec::new(), tcp: 0, udp: 0 }
+    }
+
+    /// Every dissector Ward has.
+    pub fn builtin() -> Registry {
+        Registry::empty().with_frame(Box::new(crate::arp::ArpDissector))
+    }
+
+    /// Adds a frame dissector.
+    pub fn with_frame(mut self, d: Box<dyn FrameDissector>) -> Registry {
+        self.frames.push(d);
+        self
+    }
+
+    /// Adds a flow dissector; probes run in the order dissectors were added.
+    ///
+    /// # Panics
+    /// When more than [`MAX_FLOW_DISSECTORS`] are added: a programming error, not input.
+    pub fn with(mut self, d: Box<dyn Dissector>) -> Registry {
+        let bit = 1u64 << self.flows.len();
+        assert!(self.flows.len() < MAX_FLOW_DISSECTORS, "at most {MAX_FLOW_DISSECTORS} flow dissectors");
+        match d.transport() {
+            Transport::Tcp => self.tcp |= bit,
+            Transport::Udp => self.udp |= bit,
+        }
+        self.flows.push(d);
+        self
+    }
+
+    /// Keeps only the dissectors named in `names`; an unknown name is an error that lists
+    /// the known ones.
+    pub fn only(self, names: &[&str]) -> Result<Registry, String> {
+        let known = self.names();
+        if let Some(bad) = names.iter().find(|n| !known.contains(n)) {
+            return Err(format!("unknown dissector {bad:?}; known: {}", known.join(", ")));
+        }
+        let frames = self.frames.into_iter().filter(|d| names.contains(&d.name())).collect();
+        let mut kept = Registry { frames, flows: Vec::new(), tcp: 0, udp: 0 };
+        for d in self.flows.into_iter().filter(|d| names.contains(&d.name())) {
+            kept = kept.with(d);
+        }
+        Ok(kept)
+    }
+
+    /// Names of all dissectors, frame dissectors first.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.frames.iter().map(|d| d.name()).chain(self.flows.iter().map(|d| d.name())).collect()
+    }
+
+    /// Whether any flow dissector reads `t`.
+    pub fn has(&self, t: Transport) -> bool {
+        self.candidates(t) != 0
+    }
+
+    pub(crate) fn candidates(&self, t: Transport) -> u64 {
+        match t {
+            Transport::Tcp => self.tcp,
+            Transport::Udp => self.udp,
+        }
+    }
+
+    pub(crate) fn flow(&self, i: usize) -> Option<&dyn Dissector> {
+        self.flows.get(i).map(|d| d.as_ref())
+    }
+
+    /// Name of flow dissector `i`.
+    pub fn flow_name(&self, i: usize) -> Option<&'static str> {
+        self.flows.get(i).map(|d| d.name())
+    }
+
+    /// Whether a frame dissector reads this EtherType.
+    pub fn reads_ether_type(&self, ether_type: u16) -> bool {
+        self.frames.iter().any(|d| d.ether_types().contains(&ether_type))
+    }
+
+    /// Runs the frame dissectors for `ether_type` over a frame's payload; returns whether one
+    /// read it. Frames read, framing violations and dropped observations go to `stats`.
+    pub fn dissect_frame(
+        &self,
+        ether_type: u16,
+        ctx: &FrameContext,
+        payload: &[u8],
+        out: &mut Vec<Observation>,
+        stats: &mut DissectStats,
+    ) -> bool {
+        let mut read = false;
+        for d in self.frames.iter().filter(|d| d.ether_types().contains(&ether_type)) {
+            read = true;
+            DissectStats::bump(&mut stats.frames, d.name());
+            let mut emitter = Emitter::new(out, FRAME_ROOM);
+            if d.dissect(ctx, payload, &mut emitter).is_err() {
+                DissectStats::bump(&mut stats.malformed, d.name());
+            }
+            stats.observation_cap_hits += emitter.dropped();
+        }
+        read
+    }
+}
+
+/// Counters of dissection, under fixed names. Per-protocol counts are keyed by the
+/// dissector's name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DissectStats {
+    /// Frames read, per frame dissector.
+    pub frames: BTreeMap<&'static str, u64>,
+    /// Flows bound to a dissector, per dissector.
+    pub flows_matched: BTreeMap<&'static str, u64>,
+    /// Frames or flows given up for broken framing, per dissector.
+    pub malformed: BTreeMap<&'static str, u64>,
+    /// Flows whose payload no dissector recognised.
+    pub flows_unmatched: u64,
+    /// Flows whose unparsed bytes exceeded the per-flow buffer cap.
+    pub pending_cap_hits: u64,
+    /// Observations dropped by the per-flow or per-frame cap.
+    pub observation_cap_hits: u64,
+    /// Flows given up at a gap in the stream.
+    pub gave_up_at_gap: u64,
+}
+
+impl DissectStats {
+    /// Adds `o` into `self`.
+    pub fn add(&mut self, o: &DissectStats) {
+        for (mine, theirs) in [
+            (&mut self.frames, &o.frames),
+            (&mut self.flows_matched, &o.flows_matched),
+            (&mut self.malformed, &o.malformed),
+        ] {
+            for (k, v) in theirs {
+                *mine.entry(k).or_default() += v;
+            }
+        }
+        self.flows_unmatched += o.flows_unmatched;
+        self.pending_cap_hits += o.pending_cap_hits;
+        self.observation_cap_hits += o.observation_cap_hits;
+        self.gave_up_at_gap += o.gave_up_at_gap;
+    }
+
+    pub(crate) fn bump(map: &mut BTreeMap<&'static str, u64>, name: &'static str) {
+        *map.entry(name).or_default() += 1;
+    }
+}
