@@ -10,36 +10,51 @@ use crate::LinkType;
 /// reference drops, the buffer goes back to its reader's pool, so a reader never holds more
 /// than its pool's worth of memory.
 pub struct Chunk {
-    buf: Vec<u8>,
+    backing: Backing,
+    start: usize,
     len: usize,
-    home: Option<Sender<Vec<u8>>>,
+}
+
+enum Backing {
+    /// A buffer filled by `read(2)`, returned to its reader's pool when dropped.
+    Owned { buf: Vec<u8>, home: Option<Sender<Vec<u8>>> },
+    /// A stretch of a memory-mapped window of the file.
+    Mapped(Arc<crate::mapped::Window>),
 }
 
 impl Chunk {
-    pub(crate) fn new(buf: Vec<u8>, len: usize, home: Option<Sender<Vec<u8>>>) -> Chunk {
-        Chunk { buf, len, home }
+    pub(crate) fn owned(buf: Vec<u8>, len: usize, home: Option<Sender<Vec<u8>>>) -> Chunk {
+        Chunk { backing: Backing::Owned { buf, home }, start: 0, len }
+    }
+
+    pub(crate) fn mapped(window: Arc<crate::mapped::Window>, start: usize, len: usize) -> Chunk {
+        Chunk { backing: Backing::Mapped(window), start, len }
     }
 
     /// A chunk over bytes already in memory (tests, benchmarks, fuzzing).
     pub fn from_vec(buf: Vec<u8>) -> Chunk {
         let len = buf.len();
-        Chunk { buf, len, home: None }
+        Chunk::owned(buf, len, None)
     }
 }
 
 impl Deref for Chunk {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        // `len <= buf.len()` is kept by every constructor.
-        self.buf.get(..self.len).unwrap_or_default()
+        let all: &[u8] = match &self.backing {
+            Backing::Owned { buf, .. } => buf,
+            Backing::Mapped(w) => w.bytes(),
+        };
+        // Every constructor keeps `start + len` within the backing.
+        all.get(self.start..self.start + self.len).unwrap_or_default()
     }
 }
 
 impl Drop for Chunk {
     fn drop(&mut self) {
-        if let Some(home) = self.home.take() {
+        if let Backing::Owned { buf, home: Some(home) } = &mut self.backing {
             // The reader may be gone already; then the buffer is simply freed.
-            let _ = home.send(std::mem::take(&mut self.buf));
+            let _ = home.send(std::mem::take(buf));
         }
     }
 }

@@ -27,6 +27,7 @@
 mod chunk;
 mod error;
 mod format;
+pub(crate) mod mapped;
 mod merge;
 mod reader;
 pub mod write;
@@ -34,5 +35,6 @@ pub mod write;
 pub use chunk::{Chunk, ChunkPackets, PacketRef};
 pub use error::CaptureError;
 pub use format::LinkType;
+pub use mapped::prefetch;
 pub use merge::{CaptureSet, Run};
 pub use reader::{CaptureReader, Compression, ReaderOptions};

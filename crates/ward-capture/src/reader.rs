@@ -9,6 +9,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::chunk::{Chunk, ChunkPackets, PacketRef};
 use crate::error::CaptureError;
 use crate::format::{Format, FormatError, MAX_RECORD, Step, is_capture_magic};
+use crate::mapped::{WINDOW, Window};
 
 /// How the capture bytes are stored on disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,11 +64,14 @@ pub struct ReaderOptions {
     pub first_chunk_size: usize,
     /// Chunks a reader may have in flight before it waits for the decoder threads to return one.
     pub pool_size: usize,
+    /// Read plain files through memory-mapped windows instead of copying them in. Faster;
+    /// but a file truncated by another process while Ward reads it crashes Ward (SIGBUS).
+    pub mmap: bool,
 }
 
 impl Default for ReaderOptions {
     fn default() -> ReaderOptions {
-        ReaderOptions { chunk_size: 1 << 20, first_chunk_size: 1 << 20, pool_size: 16 }
+        ReaderOptions { chunk_size: 256 << 10, first_chunk_size: 256 << 10, pool_size: 32, mmap: true }
     }
 }
 
@@ -85,10 +89,18 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// Where the bytes come from.
+enum Input {
+    /// Copied in by `read(2)` (compressed files, pipes, or mapping turned off).
+    Stream(Box<dyn Read + Send>),
+    /// Mapped from a plain file.
+    Mapped { file: File, len: u64, window: Option<Arc<Window>> },
+}
+
 /// Reads one capture file (or stream) chunk by chunk.
 pub struct CaptureReader {
     path: PathBuf,
-    input: Box<dyn Read + Send>,
+    input: Input,
     compression: Compression,
     format: Option<Format>,
     /// The previous chunk and the part of it no record has consumed yet.
@@ -127,6 +139,17 @@ impl CaptureReader {
             return Err(io_err(io::Error::new(io::ErrorKind::InvalidInput, "is a directory")));
         }
         let file_len = Some(meta.len());
+        if opts.mmap && meta.is_file() {
+            let mut first = [0u8; 4];
+            let n = read_full(&mut &file, &mut first).map_err(io_err)?;
+            if Compression::detect(&first[..n], &path) == Compression::None {
+                let mut r = CaptureReader::from_read_inner(path, io::empty(), file_len, opts)?;
+                r.input = Input::Mapped { file, len: meta.len(), window: None };
+                return Ok(r);
+            }
+            use std::io::Seek;
+            (&file).seek(io::SeekFrom::Start(0)).map_err(io_err)?;
+        }
         CaptureReader::from_read_inner(path, file, file_len, opts)
     }
 
@@ -165,7 +188,7 @@ impl CaptureReader {
         let (free_tx, free_rx) = crossbeam_channel::unbounded();
         Ok(CaptureReader {
             path,
-            input,
+            input: Input::Stream(input),
             compression,
             format: None,
             prev: None,
@@ -181,6 +204,7 @@ impl CaptureReader {
                 chunk_size: opts.chunk_size.max(4096),
                 first_chunk_size: opts.first_chunk_size.max(4096),
                 pool_size: opts.pool_size.max(2),
+                mmap: opts.mmap,
             },
             first: true,
             need_hint: 0,
@@ -263,18 +287,48 @@ impl CaptureReader {
             let want = if self.first { self.opts.first_chunk_size } else { self.opts.chunk_size };
             self.first = false;
             let need = self.need_hint.max(tail_len + 1);
-            let mut buf = self.take_buffer(want.max(need));
-            if let Some(prev) = &self.prev {
-                buf[..tail_len].copy_from_slice(&prev[self.tail.clone()]);
-            }
-            self.prev = None;
-            let (filled, read_err) = self.fill(&mut buf, tail_len);
             let base = self.tail_offset;
-            let chunk = Arc::new(Chunk::new(buf, filled, Some(self.free_tx.clone())));
+            let (chunk, filled, read_err) = match &mut self.input {
+                Input::Mapped { len, .. } if base >= *len => {
+                    // Nothing left to map (an empty file, or a last record already read).
+                    self.eof = true;
+                    (Arc::new(Chunk::from_vec(Vec::new())), 0, None)
+                }
+                Input::Mapped { file, len, window } => {
+                    // The next records are read where they lie: no copy, no carried tail.
+                    let end = (base + want.max(need) as u64).min(*len);
+                    let covered = window.as_ref().is_some_and(|w| w.offset <= base && end <= w.end());
+                    if !covered {
+                        let map_len = (*len - base).min((WINDOW + want.max(need)) as u64) as usize;
+                        let w = Window::map(file, base, map_len)
+                            .map_err(|source| CaptureError::Io { path: self.path.clone(), source })?;
+                        *window = Some(Arc::new(w));
+                    }
+                    let Some(w) = window.clone() else { continue };
+                    self.eof = end == *len;
+                    let filled = (end - base) as usize;
+                    self.raw_read.store(end, Ordering::Relaxed);
+                    (Arc::new(Chunk::mapped(w.clone(), (base - w.offset) as usize, filled)), filled, None)
+                }
+                Input::Stream(_) => {
+                    let mut buf = self.take_buffer(want.max(need));
+                    if let Some(prev) = &self.prev {
+                        buf[..tail_len].copy_from_slice(&prev[self.tail.clone()]);
+                    }
+                    self.prev = None;
+                    let (filled, read_err) = self.fill(&mut buf, tail_len);
+                    (Arc::new(Chunk::owned(buf, filled, Some(self.free_tx.clone()))), filled, read_err)
+                }
+            };
             let (pos, packets, err) = self.parse(&chunk, filled, base, read_err);
             self.tail = pos..filled;
             self.tail_offset = base + pos as u64;
-            self.prev = Some(chunk.clone());
+            if let Input::Mapped { .. } = self.input {
+                // The tail is read again from the mapping; only its offset matters.
+                self.tail = 0..0;
+            } else {
+                self.prev = Some(chunk.clone());
+            }
             self.packets += packets.len() as u64;
             if let Some(err) = err {
                 self.pending = Some(err);
@@ -287,9 +341,10 @@ impl CaptureReader {
 
     /// Fills `buf[from..]` from the input; returns the bytes now valid and any read error.
     fn fill(&mut self, buf: &mut [u8], from: usize) -> (usize, Option<io::Error>) {
+        let Input::Stream(input) = &mut self.input else { return (from, None) };
         let mut filled = from;
         while filled < buf.len() && !self.eof {
-            match self.input.read(&mut buf[filled..]) {
+            match input.read(&mut buf[filled..]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -357,7 +412,15 @@ impl CaptureReader {
         }
         let Some(fmt) = self.format.as_mut() else { return (filled, packets, None) };
         let mut stop = None;
+        // Stream cache lines in ahead of the record walk: each record's header is found only
+        // by reading the one before, so without this every packet waits on memory.
+        const AHEAD: usize = 8192;
+        let mut fetched = pos;
         while pos < filled {
+            while fetched < (pos + AHEAD).min(filled) {
+                crate::mapped::prefetch(&data[fetched]);
+                fetched += 64;
+            }
             match fmt.next(&data[pos..]) {
                 Ok(Step::Packet { ts, start, caplen, orig_len, link, len }) => {
                     packets.push(PacketRef { ts, offset: (pos + start) as u32, caplen, orig_len, link });

@@ -26,7 +26,7 @@ fn read_all(bytes: Vec<u8>, opts: ReaderOptions) -> (Packets, Option<CaptureErro
 }
 
 fn small() -> ReaderOptions {
-    ReaderOptions { chunk_size: 4096, first_chunk_size: 4096, pool_size: 2 }
+    ReaderOptions { chunk_size: 4096, first_chunk_size: 4096, pool_size: 2, mmap: true }
 }
 
 fn pcap_file(order: ByteOrder, nanos: bool, n: usize) -> (Vec<u8>, Vec<usize>) {
@@ -118,6 +118,27 @@ fn truncation_at_every_offset_keeps_what_came_before() {
             }
             Some(other) => panic!("cut at {cut}: {other}"),
         }
+    }
+}
+
+#[test]
+fn mapped_and_copied_files_read_the_same_even_when_cut() {
+    let (bytes, ends) = pcap_file(ByteOrder::Big, true, 300);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.pcap");
+    // Whole, cut inside a record, and cut on a record boundary.
+    for cut in [bytes.len(), ends[150] + 7, ends[200]] {
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        let mut results = Vec::new();
+        for mmap in [true, false] {
+            let opts = ReaderOptions { chunk_size: 4096, first_chunk_size: 4096, pool_size: 2, mmap };
+            let mut r = CaptureReader::open_with(&path, opts).unwrap();
+            let mut got = Vec::new();
+            let res = r.for_each_packet(|p, d| got.push((p.ts, d.to_vec())));
+            results.push((got, res.err().map(|e| e.to_string())));
+        }
+        assert_eq!(results[0], results[1], "cut at {cut}");
+        assert_eq!(results[0].1.is_some(), cut == ends[150] + 7);
     }
 }
 

@@ -29,7 +29,12 @@ impl Timestamp {
     /// From seconds and a fraction in `units_per_sec` units (pcap's micro/nanoseconds, pcapng's
     /// interface resolution). Saturates instead of overflowing on absurd inputs.
     pub fn from_parts(secs: u64, frac: u64, units_per_sec: u64) -> Timestamp {
-        let frac_ns = if units_per_sec == 0 {
+        // The two resolutions nearly every capture uses take no division (this runs per packet).
+        let frac_ns = if units_per_sec == 1_000_000 && frac < 1_000_000 {
+            frac * 1_000
+        } else if units_per_sec == NANOS_PER_SEC {
+            frac
+        } else if units_per_sec == 0 {
             0
         } else {
             (u128::from(frac) * u128::from(NANOS_PER_SEC) / u128::from(units_per_sec)) as u64

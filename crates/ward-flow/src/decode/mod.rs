@@ -586,48 +586,64 @@ fn mix(x: u64) -> u64 {
 }
 
 #[inline]
-fn fold_addr(b: &[u8]) -> u64 {
-    let mut h = 0u64;
-    for c in b.chunks(8) {
-        let mut w = [0u8; 8];
-        w[..c.len()].copy_from_slice(c);
-        h ^= mix(u64::from_le_bytes(w) ^ h);
+fn word<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    let mut w = [0u8; N];
+    if let Some(s) = b.get(at..at + N) {
+        w.copy_from_slice(s);
     }
-    h
+    w
 }
 
 /// A hash of the frame that is the same in both directions and for every fragment of a
 /// datagram: VLANs and the two IP addresses (ARP: the two protocol addresses; other frames:
 /// the two MACs). The sensor shards flows across worker threads by it, so that each worker
-/// owns its flows and fragments without locks. Reads only the headers it needs.
+/// owns its flows and fragments without locks. It runs on the reader thread for every packet,
+/// so it reads only the few header bytes it needs and mixes once.
 pub fn shard_hash(link: LinkType, data: &[u8]) -> u64 {
-    let (et, rest, macs) = match link {
-        LinkType::ETHERNET if data.len() >= 14 => (be16(data, 12).unwrap_or(0), &data[14..], data.get(..12)),
-        LinkType::LINUX_SLL if data.len() >= 16 => (be16(data, 14).unwrap_or(0), &data[16..], None),
-        LinkType::LINUX_SLL2 if data.len() >= 20 => (be16(data, 0).unwrap_or(0), &data[20..], None),
-        LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 => match data.first().map(|b| b >> 4) {
-            Some(4) => (ether_type::IPV4, data, None),
-            Some(6) => (ether_type::IPV6, data, None),
-            _ => return 0,
-        },
-        LinkType::NULL | LinkType::LOOP if data.len() >= 4 => {
-            let v = data.get(4).map_or(0, |b| b >> 4);
-            (if v == 6 { ether_type::IPV6 } else { ether_type::IPV4 }, &data[4..], None)
+    let (mut et, mut at) = match link {
+        LinkType::ETHERNET => (be16(data, 12).unwrap_or(0), 14),
+        LinkType::LINUX_SLL => (be16(data, 14).unwrap_or(0), 16),
+        LinkType::LINUX_SLL2 => (be16(data, 0).unwrap_or(0), 20),
+        LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 | LinkType::NULL | LinkType::LOOP => {
+            let at = if matches!(link, LinkType::NULL | LinkType::LOOP) { 4 } else { 0 };
+            let v = data.get(at).map_or(0, |b| b >> 4);
+            (if v == 6 { ether_type::IPV6 } else { ether_type::IPV4 }, at)
         }
         _ => return 0,
     };
-    let mut vlans = Vlans::default();
-    let mut scratch = Anomalies::default();
-    let (et, rest) = strip_vlans(et, rest, &mut vlans, &mut scratch);
-    let vlan_bits = u64::from(vlans.outer.unwrap_or(0)) << 16 | u64::from(vlans.inner.unwrap_or(0));
-    let (a, b) = match et {
-        ether_type::IPV4 => (rest.get(12..16), rest.get(16..20)),
-        ether_type::IPV6 => (rest.get(8..24), rest.get(24..40)),
-        ether_type::ARP => (rest.get(14..18), rest.get(24..28)),
-        _ => (macs.map(|m| &m[..6]), macs.map(|m| &m[6..12])),
+    let mut vlan_bits = 0u64;
+    for _ in 0..4 {
+        if !matches!(et, ether_type::VLAN | ether_type::QINQ | ether_type::QINQ_OLD) {
+            break;
+        }
+        vlan_bits = vlan_bits << 12 | u64::from(be16(data, at).unwrap_or(0) & 0x0fff);
+        et = be16(data, at + 2).unwrap_or(0);
+        at += 4;
+    }
+    // Adding the two addresses makes the hash the same in both directions.
+    let sym = match et {
+        ether_type::IPV4 => {
+            u64::from(u32::from_ne_bytes(word(data, at + 12)))
+                + u64::from(u32::from_ne_bytes(word(data, at + 16)))
+        }
+        ether_type::IPV6 => {
+            let fold = |w: [u8; 16]| {
+                let v = u128::from_ne_bytes(w);
+                (v as u64) ^ ((v >> 64) as u64).rotate_left(17)
+            };
+            fold(word(data, at + 8)).wrapping_add(fold(word(data, at + 24)))
+        }
+        ether_type::ARP => {
+            u64::from(u32::from_ne_bytes(word(data, at + 14)))
+                + u64::from(u32::from_ne_bytes(word(data, at + 24)))
+        }
+        _ if link == LinkType::ETHERNET => {
+            let mac = |w: [u8; 8]| u64::from_ne_bytes(w) & 0xffff_ffff_ffff;
+            mac(word(data, 0)).wrapping_add(mac(word(data, 6)))
+        }
+        _ => 0,
     };
-    let sym = fold_addr(a.unwrap_or_default()).wrapping_add(fold_addr(b.unwrap_or_default()));
-    mix(sym ^ vlan_bits)
+    mix(sym ^ vlan_bits.rotate_left(40))
 }
 
 #[cfg(test)]

@@ -13,7 +13,10 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 
-use hashbrown::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::hash_table::Entry;
+use hashbrown::{DefaultHashBuilder, HashTable};
 pub use ward_core::Direction;
 use ward_core::{Endpoint, FlowEndReason, FlowRecord, IpProto, Mac, Timestamp, Vlans};
 
@@ -230,6 +233,38 @@ impl<A> Flow<A> {
     }
 }
 
+/// A flow and its key, as the table stores them.
+struct Slot<A> {
+    key: FlowKey,
+    flow: Flow<A>,
+}
+
+fn new_flow<A: Default>(m: &PacketMeta, src_is_lo: bool, uid: u64) -> Flow<A> {
+    let src = Endpoint { ip: m.src, port: m.src_port, mac: m.src_mac };
+    let dst = Endpoint { ip: m.dst, port: m.dst_port, mac: None };
+    let (initiator, responder, initiator_is_lo) = match m.hint {
+        InitiatorHint::Source => (src, dst, src_is_lo),
+        InitiatorHint::Destination => (dst, src, !src_is_lo),
+    };
+    Flow {
+        uid,
+        start: m.ts,
+        last: m.ts,
+        vlans: m.vlans,
+        proto: m.proto,
+        initiator,
+        responder,
+        packets: [0; 2],
+        bytes: [0; 2],
+        flags: [0; 2],
+        initiator_is_lo,
+        fin: [false; 2],
+        closing: None,
+        streams: None,
+        app: A::default(),
+    }
+}
+
 /// A flow taken out of the table, with why.
 pub struct Ended<A> {
     /// The flow.
@@ -250,7 +285,8 @@ pub struct Touched<'t, A> {
 
 /// Tracks conversations.
 pub struct FlowTable<A> {
-    map: HashMap<FlowKey, Flow<A>>,
+    map: HashTable<Slot<A>>,
+    hasher: DefaultHashBuilder,
     cfg: FlowConfig,
     uid_base: u64,
     next_uid: u64,
@@ -266,7 +302,8 @@ impl<A: Default> FlowTable<A> {
     /// An empty table. `worker` makes uids unique across the sensor's workers.
     pub fn new(cfg: FlowConfig, worker: u16) -> FlowTable<A> {
         FlowTable {
-            map: HashMap::new(),
+            map: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
             cfg,
             uid_base: u64::from(worker) << 48,
             next_uid: 1,
@@ -291,43 +328,51 @@ impl<A: Default> FlowTable<A> {
     /// Bytes the table's own storage takes (entries and control bytes, not the
     /// out-of-line reassembly buffers), for the per-flow memory figure.
     pub fn table_bytes(&self) -> usize {
-        self.map.capacity() * (std::mem::size_of::<(FlowKey, Flow<A>)>() + 1)
+        self.map.capacity() * (std::mem::size_of::<Slot<A>>() + 1)
     }
 
     /// Finds or creates the packet's flow and counts the packet in it. Returns `None` when the
     /// flow is new and the table is full even after early expiry.
     pub fn update(&mut self, m: &PacketMeta) -> Option<Touched<'_, A>> {
         let (key, src_is_lo) = FlowKey::of(m);
-        let restart = m.proto == 6
-            && m.tcp_flags & (SYN | ACK) == SYN
-            && self.map.get(&key).is_some_and(|f| f.closing.is_some() || f.flags[1] & RST != 0);
-        if restart {
+        // One hash per packet; one probe in the common case of a known flow.
+        let hash = self.hasher.hash_one(key);
+        if m.proto == 6 && m.tcp_flags & (SYN | ACK) == SYN {
             // A new connection reusing the ports of one that ended: close the old record.
-            if let Some(old) = self.map.remove(&key) {
-                let reason = old.closing.map_or(FlowEndReason::Rst, |c| c.1);
-                self.finish(old, reason);
+            if let Ok(e) = self.map.find_entry(hash, |s| s.key == key) {
+                let old = &e.get().flow;
+                if old.closing.is_some() || old.flags[1] & RST != 0 {
+                    let reason = old.closing.map_or(FlowEndReason::Rst, |c| c.1);
+                    let (slot, _) = e.remove();
+                    self.finish(slot.flow, reason);
+                }
             }
         }
-        let mut created = false;
-        if !self.map.contains_key(&key) {
+        if self.map.len() >= self.cfg.max_flows && self.map.find(hash, |s| s.key == key).is_none() {
+            // Sweeping the whole table is costly: under a flood, at most once a second.
+            if m.ts.nanos_since(self.last_emergency) > SEC {
+                self.last_emergency = m.ts;
+                self.sweep(m.ts, 16);
+            }
             if self.map.len() >= self.cfg.max_flows {
-                // Sweeping the whole table is costly: under a flood, at most once a second.
-                if m.ts.nanos_since(self.last_emergency) > SEC {
-                    self.last_emergency = m.ts;
-                    self.sweep(m.ts, 16);
-                }
-                if self.map.len() >= self.cfg.max_flows {
-                    self.stats.table_full += 1;
-                    return None;
-                }
+                self.stats.table_full += 1;
+                return None;
             }
-            let flow = self.new_flow(m, src_is_lo);
-            self.map.insert(key, flow);
-            created = true;
-            self.stats.created += 1;
-            self.stats.peak_flows = self.stats.peak_flows.max(self.map.len() as u64);
         }
-        let flow = self.map.get_mut(&key)?;
+        let hasher = &self.hasher;
+        let len_before = self.map.len() as u64;
+        let (flow, created) = match self.map.entry(hash, |s| s.key == key, |s| hasher.hash_one(s.key)) {
+            Entry::Occupied(o) => (&mut o.into_mut().flow, false),
+            Entry::Vacant(v) => {
+                let flow = new_flow(m, src_is_lo, self.uid_base | self.next_uid);
+                self.next_uid += 1;
+                self.stats.created += 1;
+                (&mut v.insert(Slot { key, flow }).into_mut().flow, true)
+            }
+        };
+        if created {
+            self.stats.peak_flows = self.stats.peak_flows.max(len_before + 1);
+        }
         let dir =
             if src_is_lo == flow.initiator_is_lo { Direction::ToResponder } else { Direction::ToInitiator };
         let d = dir.index();
@@ -358,34 +403,6 @@ impl<A: Default> FlowTable<A> {
         Some(Touched { flow, dir, created })
     }
 
-    fn new_flow(&mut self, m: &PacketMeta, src_is_lo: bool) -> Flow<A> {
-        let src = Endpoint { ip: m.src, port: m.src_port, mac: m.src_mac };
-        let dst = Endpoint { ip: m.dst, port: m.dst_port, mac: None };
-        let (initiator, responder, initiator_is_lo) = match m.hint {
-            InitiatorHint::Source => (src, dst, src_is_lo),
-            InitiatorHint::Destination => (dst, src, !src_is_lo),
-        };
-        let uid = self.uid_base | self.next_uid;
-        self.next_uid += 1;
-        Flow {
-            uid,
-            start: m.ts,
-            last: m.ts,
-            vlans: m.vlans,
-            proto: m.proto,
-            initiator,
-            responder,
-            packets: [0; 2],
-            bytes: [0; 2],
-            flags: [0; 2],
-            initiator_is_lo,
-            fin: [false; 2],
-            closing: None,
-            streams: None,
-            app: A::default(),
-        }
-    }
-
     fn finish(&mut self, flow: Flow<A>, reason: FlowEndReason) {
         match reason {
             FlowEndReason::Fin => self.stats.ended_fin += 1,
@@ -407,15 +424,20 @@ impl<A: Default> FlowTable<A> {
             self.closing.pop_front();
             // The entry may be gone, or reopened by a new SYN; trailing packets may have kept
             // it alive, in which case it is looked at again one linger after its last packet.
-            let state = self.map.get(&key).and_then(|f| f.closing.map(|(_, reason)| (f.last, reason)));
-            match state {
-                Some((last, reason)) if now.nanos_since(last) > self.cfg.closed_linger_ns => {
-                    if let Some(f) = self.map.remove(&key) {
-                        self.finish(f, reason);
+            let hash = self.hasher.hash_one(key);
+            let linger = self.cfg.closed_linger_ns;
+            if let Ok(e) = self.map.find_entry(hash, |s| s.key == key) {
+                match e.get().flow.closing {
+                    Some((_, reason)) if now.nanos_since(e.get().flow.last) > linger => {
+                        let (slot, _) = e.remove();
+                        self.finish(slot.flow, reason);
                     }
+                    Some(_) => {
+                        let last = e.get().flow.last;
+                        self.closing.push_back((last, key));
+                    }
+                    None => {}
                 }
-                Some((last, _)) => self.closing.push_back((last, key)),
-                None => {}
             }
         }
         if now >= self.next_sweep {
@@ -432,8 +454,8 @@ impl<A: Default> FlowTable<A> {
         let cfg = self.cfg;
         let expired: Vec<(Flow<A>, FlowEndReason)> = self
             .map
-            .extract_if(|_, f| now.nanos_since(f.last) > f.timeout(&cfg) / urgency)
-            .map(|(_, f)| {
+            .extract_if(|s| now.nanos_since(s.flow.last) > s.flow.timeout(&cfg) / urgency)
+            .map(|Slot { flow: f, .. }| {
                 let reason = match (f.closing, urgency) {
                     (Some((_, r)), _) => r,
                     (None, 1) => FlowEndReason::Idle,
@@ -449,7 +471,7 @@ impl<A: Default> FlowTable<A> {
 
     /// Ends every flow (the capture is over).
     pub fn close_all(&mut self) {
-        let all: Vec<Flow<A>> = self.map.drain().map(|(_, f)| f).collect();
+        let all: Vec<Flow<A>> = self.map.drain().map(|s| s.flow).collect();
         for f in all {
             let reason = f.closing.map_or(FlowEndReason::EndOfCapture, |c| c.1);
             self.finish(f, reason);

@@ -1,0 +1,197 @@
+//! From captures to observations on worker threads.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::bounded;
+use ward_capture::{CaptureSet, Chunk, PacketRef};
+use ward_core::Observation;
+use ward_dissect::Registry;
+use ward_flow::decode::shard_hash;
+
+use crate::SensorConfig;
+use crate::counters::Counters;
+use crate::worker::Worker;
+
+/// Observations a worker gathers before handing them on.
+const OBSERVATION_BATCH: usize = 4096;
+
+/// What became of one capture file.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FileReport {
+    /// The file.
+    pub path: PathBuf,
+    /// `plain`, `gzip` or `zstd`.
+    pub compression: &'static str,
+    /// Packets read from it.
+    pub packets: u64,
+    /// Why reading stopped early, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The outcome of a sensor run.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// All workers' counters, added up.
+    pub counters: Counters,
+    /// Each file, in the order given.
+    pub files: Vec<FileReport>,
+    /// Worker threads used.
+    pub threads: usize,
+    /// Packets each worker processed: how evenly the address-pair hash spread the load.
+    pub worker_packets: Vec<u64>,
+    /// Wall-clock time of the run.
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// Whether any file could not be read to its end.
+    pub fn has_file_errors(&self) -> bool {
+        self.files.iter().any(|f| f.error.is_some())
+    }
+}
+
+struct Batch {
+    chunk: Arc<Chunk>,
+    packets: Vec<PacketRef>,
+}
+
+/// The packet pipeline: reads captures, shards packets by a symmetric hash of their
+/// addresses so that each worker owns whole flows (and every fragment of a datagram), and
+/// hands the workers' observations to a sink.
+pub struct Sensor {
+    cfg: SensorConfig,
+    registry: Arc<Registry>,
+}
+
+impl Sensor {
+    /// A sensor with this configuration and these dissectors.
+    pub fn new(cfg: SensorConfig, registry: Registry) -> Sensor {
+        Sensor { cfg, registry: Arc::new(registry) }
+    }
+
+    /// Reads every packet of `captures` and hands observations to `sink` in batches, in no
+    /// particular order across workers. With one thread everything runs on the caller's
+    /// thread; with more, the caller's thread reads and shards, the workers decode, and one
+    /// more thread calls `sink`.
+    pub fn run(&self, captures: &mut CaptureSet, mut sink: impl FnMut(Vec<Observation>) + Send) -> Report {
+        let start = Instant::now();
+        let threads = self.cfg.threads.max(1);
+        let (counters, worker_packets) = if threads == 1 {
+            let mut w = Worker::new(0, self.registry.clone(), &self.cfg);
+            while let Some(run) = captures.next_run() {
+                w.process(run.chunk, run.packets);
+                if w.out.len() >= OBSERVATION_BATCH {
+                    sink(w.take_out());
+                }
+            }
+            w.finish();
+            sink(w.take_out());
+            let packets = w.counters.packets;
+            (w.counters, vec![packets])
+        } else {
+            self.run_threads(captures, threads, sink)
+        };
+        let errors = captures.take_errors();
+        let files = captures
+            .readers()
+            .map(|r| FileReport {
+                path: r.path().to_path_buf(),
+                compression: match r.compression() {
+                    ward_capture::Compression::None => "plain",
+                    ward_capture::Compression::Gzip => "gzip",
+                    ward_capture::Compression::Zstd => "zstd",
+                },
+                packets: r.packets(),
+                error: errors.iter().find(|e| e.path() == r.path()).map(|e| e.to_string()),
+            })
+            .collect();
+        Report { counters, files, threads, worker_packets, elapsed: start.elapsed() }
+    }
+
+    fn run_threads(
+        &self,
+        captures: &mut CaptureSet,
+        threads: usize,
+        mut sink: impl FnMut(Vec<Observation>) + Send,
+    ) -> (Counters, Vec<u64>) {
+        std::thread::scope(|s| {
+            let (obs_tx, obs_rx) = bounded::<Vec<Observation>>(64);
+            let collector = std::thread::Builder::new()
+                .name("ward-collector".into())
+                .spawn_scoped(s, move || {
+                    for batch in obs_rx {
+                        sink(batch);
+                    }
+                })
+                .expect("invariant: spawning a thread only fails when the process is out of resources");
+            let mut queues = Vec::with_capacity(threads);
+            let mut workers = Vec::with_capacity(threads);
+            for id in 0..threads {
+                let (tx, rx) = bounded::<Batch>(self.cfg.queue_depth.max(1));
+                let obs_tx = obs_tx.clone();
+                let registry = self.registry.clone();
+                let cfg = &self.cfg;
+                let spawned = std::thread::Builder::new().name(format!("ward-worker-{id}")).spawn_scoped(
+                    s,
+                    move || {
+                        let mut w = Worker::new(id as u16, registry, cfg);
+                        for b in rx {
+                            w.process(&b.chunk, &b.packets);
+                            if w.out.len() >= OBSERVATION_BATCH {
+                                // The collector outlives the workers; a send fails only if it
+                                // panicked, and then the run is lost anyway.
+                                let _ = obs_tx.send(w.take_out());
+                            }
+                        }
+                        w.finish();
+                        let _ = obs_tx.send(w.take_out());
+                        w.counters
+                    },
+                );
+                workers.push(
+                    spawned.expect(
+                        "invariant: spawning a thread only fails when the process is out of resources",
+                    ),
+                );
+                queues.push(tx);
+            }
+            drop(obs_tx);
+            let mut pending: Vec<Vec<PacketRef>> = vec![Vec::new(); threads];
+            while let Some(run) = captures.next_run() {
+                for p in run.packets {
+                    let h = shard_hash(p.link, p.bytes(run.chunk));
+                    // Multiply-shift maps the hash onto the workers without a division.
+                    let i = ((u128::from(h) * threads as u128) >> 64) as usize;
+                    pending[i].push(*p);
+                }
+                for (q, packets) in queues.iter().zip(pending.iter_mut()) {
+                    if !packets.is_empty() {
+                        let packets = std::mem::take(packets);
+                        // Blocks while the worker is behind: a file is read at the pace of
+                        // the slowest worker, and nothing is dropped.
+                        let _ = q.send(Batch { chunk: run.chunk.clone(), packets });
+                    }
+                }
+            }
+            drop(queues);
+            let mut total = Counters::default();
+            let mut per_worker = Vec::with_capacity(threads);
+            for w in workers {
+                match w.join() {
+                    Ok(c) => {
+                        per_worker.push(c.packets);
+                        total.add(&c);
+                    }
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            if let Err(panic) = collector.join() {
+                std::panic::resume_unwind(panic);
+            }
+            (total, per_worker)
+        })
+    }
+}

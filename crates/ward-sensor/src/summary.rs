@@ -1,0 +1,367 @@
+//! What a run saw, in the shape `ward analyze` prints: totals, protocols, and the devices
+//! seen with their MACs, IPs and VLANs.
+//!
+//! This is a first reading of the traffic, not the inventory: it binds an IP to a MAC when
+//! ARP says so, or when that MAC sent the IP's packets and sends for few addresses. A MAC that
+//! sends for many addresses is a router (or a firewall, or a NAT) and does not own them; the
+//! addresses behind it are listed as devices of their own, known by IP.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use hashbrown::HashMap;
+use serde::Serialize;
+use ward_core::{DeviceKey, FlowRecord, IpProto, Mac, Observation, ObservationKind, Timestamp};
+
+use crate::counters::{Counters, ProtocolCounts};
+use crate::pipeline::{FileReport, Report};
+
+/// A MAC sending for more addresses than this (and not claiming them by ARP) is a router.
+pub const ROUTER_MIN_ADDRESSES: usize = 8;
+/// Services remembered per address.
+const MAX_SERVICES: usize = 64;
+/// Addresses remembered per MAC from traffic (beyond this it is a router anyway).
+const MAX_TRAFFIC_IPS: usize = 64;
+/// Devices tracked at most; beyond, new ones are counted and not listed.
+const MAX_DEVICES: usize = 1 << 20;
+
+#[derive(Default)]
+struct MacSeen {
+    arp_ips: BTreeSet<IpAddr>,
+    traffic_ips: BTreeSet<IpAddr>,
+    vlans: BTreeSet<u16>,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    evidence: BTreeSet<String>,
+}
+
+#[derive(Default, Clone)]
+struct IpSeen {
+    vlans: BTreeSet<u16>,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    flows_initiated: u64,
+    flows_answered: u64,
+    packets_sent: u64,
+    packets_received: u64,
+    bytes_sent: u64,
+    bytes_received: u64,
+    services: BTreeSet<(u8, u16)>,
+}
+
+fn widen(first: &mut Option<Timestamp>, last: &mut Option<Timestamp>, a: Timestamp, b: Timestamp) {
+    *first = Some(first.map_or(a, |f| f.min(a)));
+    *last = Some(last.map_or(b, |l| l.max(b)));
+}
+
+/// Whether an address can belong to one device.
+fn is_device_address(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => !(v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast()),
+        IpAddr::V6(v6) => !(v6.is_unspecified() || v6.is_multicast()),
+    }
+}
+
+fn is_link_local(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.is_unicast_link_local(),
+    }
+}
+
+/// Gathers devices, services and applications from observations.
+#[derive(Default)]
+pub struct Sightings {
+    macs: HashMap<Mac, MacSeen>,
+    ips: HashMap<IpAddr, IpSeen>,
+    applications: BTreeMap<String, u64>,
+    services: BTreeMap<(u8, u16), u64>,
+    failed_connections: u64,
+    flows: u64,
+    untracked: u64,
+}
+
+impl Sightings {
+    /// Nothing seen yet.
+    pub fn new() -> Sightings {
+        Sightings::default()
+    }
+
+    /// Takes one observation into account.
+    pub fn observe(&mut self, o: &Observation) {
+        match &o.kind {
+            ObservationKind::Seen { ip, vlan, evidence } => {
+                let DeviceKey::Mac(mac) = o.device else { return };
+                let Some(m) = self.mac(mac) else { return };
+                widen(&mut m.first, &mut m.last, o.ts, o.ts);
+                m.vlans.extend(*vlan);
+                m.evidence.insert(evidence.source.to_string());
+                if let Some(ip) = ip.filter(is_device_address) {
+                    m.arp_ips.insert(ip);
+                }
+            }
+            ObservationKind::FlowEnd(r) => self.flow(r),
+            ObservationKind::Attribute { .. } => {}
+        }
+    }
+
+    fn mac(&mut self, mac: Mac) -> Option<&mut MacSeen> {
+        if !self.macs.contains_key(&mac) && self.macs.len() + self.ips.len() >= MAX_DEVICES {
+            self.untracked += 1;
+            return None;
+        }
+        Some(self.macs.entry(mac).or_default())
+    }
+
+    fn ip(&mut self, ip: IpAddr) -> Option<&mut IpSeen> {
+        if !self.ips.contains_key(&ip) && self.macs.len() + self.ips.len() >= MAX_DEVICES {
+            self.untracked += 1;
+            return None;
+        }
+        Some(self.ips.entry(ip).or_default())
+    }
+
+    fn flow(&mut self, r: &FlowRecord) {
+        self.flows += 1;
+        if r.is_failed_connection() {
+            self.failed_connections += 1;
+        }
+        let app = r.app.as_deref().unwrap_or("unknown").to_owned();
+        *self.applications.entry(app).or_default() += 1;
+        let answered = r.packets[1] > 0;
+        if answered && r.proto.has_ports() {
+            *self.services.entry((r.proto.0, r.responder.port)).or_default() += 1;
+        }
+        let vlan = r.vlans.access_vlan();
+        for (side, ep) in [(0usize, &r.initiator), (1, &r.responder)] {
+            let sent = r.packets[side];
+            if let Some(m) = ep.mac.filter(|_| sent > 0).and_then(|mac| self.mac(mac)) {
+                widen(&mut m.first, &mut m.last, r.start, r.end);
+                m.vlans.extend(vlan);
+                if m.traffic_ips.len() < MAX_TRAFFIC_IPS && is_device_address(&ep.ip) {
+                    m.traffic_ips.insert(ep.ip);
+                }
+                m.evidence.insert(if side == 0 { "flow.initiator" } else { "flow.responder" }.to_owned());
+            }
+            let Some(s) = self.ip(ep.ip) else { continue };
+            if sent > 0 || side == 0 {
+                widen(&mut s.first, &mut s.last, r.start, r.end);
+            }
+            s.vlans.extend(vlan);
+            s.packets_sent += sent;
+            s.packets_received += r.packets[1 - side];
+            s.bytes_sent += r.bytes[side];
+            s.bytes_received += r.bytes[1 - side];
+            if side == 0 {
+                s.flows_initiated += 1;
+            } else if answered {
+                s.flows_answered += 1;
+                if r.proto.has_ports() && s.services.len() < MAX_SERVICES {
+                    s.services.insert((r.proto.0, r.responder.port));
+                }
+            }
+        }
+    }
+
+    /// The devices seen: one per unicast MAC, and one per address that sent packets and
+    /// belongs to no MAC (behind a router, or on a link layer without MACs).
+    pub fn devices(&self) -> Vec<DeviceSummary> {
+        let mut owned: BTreeSet<IpAddr> = BTreeSet::new();
+        let mut out = Vec::new();
+        let mut macs: Vec<_> = self.macs.iter().collect();
+        macs.sort_by_key(|(m, _)| **m);
+        for (mac, m) in macs {
+            let foreign = m.traffic_ips.iter().filter(|ip| !m.arp_ips.contains(ip)).count();
+            let router = foreign >= ROUTER_MIN_ADDRESSES;
+            let ips: BTreeSet<IpAddr> = if router {
+                // Link-local addresses never cross a router: those it sends from are its own.
+                m.arp_ips.iter().chain(m.traffic_ips.iter().filter(|ip| is_link_local(ip))).copied().collect()
+            } else {
+                m.arp_ips.union(&m.traffic_ips).copied().collect()
+            };
+            let mut d = DeviceSummary {
+                key: DeviceKey::Mac(*mac).to_string(),
+                macs: vec![*mac],
+                ips: ips.iter().copied().collect(),
+                vlans: m.vlans.iter().copied().collect(),
+                first_seen: m.first,
+                last_seen: m.last,
+                locally_administered_mac: mac.is_locally_administered(),
+                router,
+                evidence: m.evidence.iter().cloned().collect(),
+                ..DeviceSummary::default()
+            };
+            for ip in &ips {
+                if let Some(s) = self.ips.get(ip) {
+                    d.add(s);
+                }
+            }
+            owned.extend(ips);
+            out.push(d);
+        }
+        let mut ips: Vec<_> =
+            self.ips.iter().filter(|(ip, s)| s.packets_sent > 0 && !owned.contains(ip)).collect();
+        ips.sort_by_key(|(ip, _)| **ip);
+        for (ip, s) in ips.into_iter().filter(|(ip, _)| is_device_address(ip)) {
+            let mut d = DeviceSummary {
+                key: DeviceKey::Ip(*ip).to_string(),
+                ips: vec![*ip],
+                first_seen: s.first,
+                last_seen: s.last,
+                evidence: vec!["flow".to_owned()],
+                ..DeviceSummary::default()
+            };
+            d.add(s);
+            out.push(d);
+        }
+        out
+    }
+
+    /// Assembles the whole summary of a run.
+    pub fn summary(&self, report: &Report) -> Summary {
+        let c = &report.counters;
+        let mut services: Vec<ServiceCount> = self
+            .services
+            .iter()
+            .map(|(&(proto, port), &flows)| ServiceCount { service: service_name(proto, port), flows })
+            .collect();
+        services.sort_by(|a, b| b.flows.cmp(&a.flows).then_with(|| a.service.cmp(&b.service)));
+        services.truncate(20);
+        Summary {
+            files: report.files.clone(),
+            packets: c.packets,
+            bytes: c.bytes,
+            flows: self.flows,
+            failed_connections: self.failed_connections,
+            first_packet: c.first_packet,
+            last_packet: c.last_packet,
+            protocols: c.protocols,
+            applications: self.applications.clone(),
+            top_services: services,
+            devices: self.devices(),
+            devices_not_tracked: self.untracked,
+            caps_hit: c.caps_hit().into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            counters: c.clone(),
+            threads: report.threads,
+            worker_packets: report.worker_packets.clone(),
+            elapsed_secs: report.elapsed.as_secs_f64(),
+        }
+    }
+}
+
+fn service_name(proto: u8, port: u16) -> String {
+    format!("{}/{port}", IpProto(proto).name())
+}
+
+/// One device seen.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DeviceSummary {
+    /// `mac:...` or `ip:...`.
+    pub key: String,
+    /// Its MAC addresses.
+    pub macs: Vec<Mac>,
+    /// Its IP addresses.
+    pub ips: Vec<IpAddr>,
+    /// VLANs it was seen on.
+    pub vlans: Vec<u16>,
+    /// First sighting.
+    pub first_seen: Option<Timestamp>,
+    /// Last sighting.
+    pub last_seen: Option<Timestamp>,
+    /// Conversations it opened.
+    pub flows_initiated: u64,
+    /// Conversations it answered.
+    pub flows_answered: u64,
+    /// Packets it sent.
+    pub packets_sent: u64,
+    /// Packets it received.
+    pub packets_received: u64,
+    /// IP bytes it sent.
+    pub bytes_sent: u64,
+    /// IP bytes it received.
+    pub bytes_received: u64,
+    /// Services it answered on (`tcp/104`).
+    pub services: Vec<String>,
+    /// Whether its MAC is locally administered (often randomised: not a stable identity).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub locally_administered_mac: bool,
+    /// Whether it forwards for many addresses (a router, firewall or NAT).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub router: bool,
+    /// Which kinds of evidence showed it.
+    pub evidence: Vec<String>,
+}
+
+impl DeviceSummary {
+    fn add(&mut self, s: &IpSeen) {
+        self.flows_initiated += s.flows_initiated;
+        self.flows_answered += s.flows_answered;
+        self.packets_sent += s.packets_sent;
+        self.packets_received += s.packets_received;
+        self.bytes_sent += s.bytes_sent;
+        self.bytes_received += s.bytes_received;
+        for v in &s.vlans {
+            if !self.vlans.contains(v) {
+                self.vlans.push(*v);
+            }
+        }
+        self.vlans.sort_unstable();
+        for &(p, port) in &s.services {
+            let name = service_name(p, port);
+            if !self.services.contains(&name) {
+                self.services.push(name);
+            }
+        }
+        if let (Some(f), Some(l)) = (s.first, s.last) {
+            widen(&mut self.first_seen, &mut self.last_seen, f, l);
+        }
+    }
+}
+
+/// Flows answered on one service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceCount {
+    /// `tcp/443`.
+    pub service: String,
+    /// Flows that got an answer.
+    pub flows: u64,
+}
+
+/// Everything `ward analyze` reports about a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Each capture file and how reading it went.
+    pub files: Vec<FileReport>,
+    /// Packets read.
+    pub packets: u64,
+    /// Their bytes on the wire.
+    pub bytes: u64,
+    /// Conversations.
+    pub flows: u64,
+    /// TCP connection attempts that got no answer or were refused.
+    pub failed_connections: u64,
+    /// Earliest packet.
+    pub first_packet: Option<Timestamp>,
+    /// Latest packet.
+    pub last_packet: Option<Timestamp>,
+    /// Packets by protocol.
+    pub protocols: ProtocolCounts,
+    /// Flows by application protocol (`unknown` where no dissector recognised them).
+    pub applications: BTreeMap<String, u64>,
+    /// The services that answered most flows.
+    pub top_services: Vec<ServiceCount>,
+    /// Devices seen.
+    pub devices: Vec<DeviceSummary>,
+    /// Devices beyond the tracking cap.
+    pub devices_not_tracked: u64,
+    /// Caps that were hit, with counts.
+    pub caps_hit: BTreeMap<String, u64>,
+    /// All counters.
+    pub counters: Counters,
+    /// Worker threads.
+    pub threads: usize,
+    /// Packets each worker processed.
+    pub worker_packets: Vec<u64>,
+    /// Wall-clock seconds.
+    pub elapsed_secs: f64,
+}

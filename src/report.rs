@@ -1,0 +1,145 @@
+//! The readable summary of `ward analyze`.
+
+use std::io::{self, Write};
+
+use ward_sensor::Summary;
+
+/// Devices listed in the readable summary; `--json` has them all.
+const MAX_DEVICE_ROWS: usize = 40;
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn list<T: ToString>(items: &[T], max: usize) -> String {
+    let mut s: Vec<String> = items.iter().take(max).map(T::to_string).collect();
+    if items.len() > max {
+        s.push(format!("+{}", items.len() - max));
+    }
+    if s.is_empty() { "-".to_owned() } else { s.join(",") }
+}
+
+pub(crate) fn write_text(w: &mut impl Write, s: &Summary) -> io::Result<()> {
+    writeln!(
+        w,
+        "ward analyze: {} file(s), {} packets, {} bytes in {:.2} s on {} thread(s)",
+        s.files.len(),
+        thousands(s.packets),
+        thousands(s.bytes),
+        s.elapsed_secs,
+        s.threads
+    )?;
+    writeln!(w)?;
+    writeln!(w, "Files")?;
+    for f in &s.files {
+        let status = f.error.as_deref().map_or("ok".to_owned(), |e| format!("ERROR: {e}"));
+        writeln!(
+            w,
+            "  {}  ({}, {} packets)  {status}",
+            f.path.display(),
+            f.compression,
+            thousands(f.packets)
+        )?;
+    }
+    writeln!(w)?;
+    match (s.first_packet, s.last_packet) {
+        (Some(a), Some(b)) => {
+            let secs = b.nanos_since(a) as f64 / 1e9;
+            writeln!(w, "Traffic  {a} .. {b}  ({secs:.1} s)")?;
+        }
+        _ => writeln!(w, "Traffic")?,
+    }
+    writeln!(
+        w,
+        "  flows {} ({} failed connection attempts)",
+        thousands(s.flows),
+        thousands(s.failed_connections)
+    )?;
+    let p = &s.protocols;
+    writeln!(
+        w,
+        "  IPv4 {}  IPv6 {}  ARP {}  other L2 {}  LLC {}  undecoded {}",
+        thousands(p.ipv4),
+        thousands(p.ipv6),
+        thousands(p.arp),
+        thousands(p.other_ether),
+        thousands(p.llc),
+        thousands(p.undecoded)
+    )?;
+    writeln!(
+        w,
+        "  TCP {}  UDP {}  ICMP {}  other IP {}  fragments {}",
+        thousands(p.tcp),
+        thousands(p.udp),
+        thousands(p.icmp),
+        thousands(p.other_ip),
+        thousands(p.ip_fragments)
+    )?;
+    let apps: Vec<String> = s.applications.iter().map(|(k, v)| format!("{k} {}", thousands(*v))).collect();
+    writeln!(w, "  applications (flows): {}", if apps.is_empty() { "-".into() } else { apps.join(", ") })?;
+    let top: Vec<String> =
+        s.top_services.iter().take(10).map(|t| format!("{} {}", t.service, thousands(t.flows))).collect();
+    writeln!(
+        w,
+        "  top services (flows answered): {}",
+        if top.is_empty() { "-".into() } else { top.join(", ") }
+    )?;
+    writeln!(w)?;
+    writeln!(w, "Devices ({})", s.devices.len())?;
+    writeln!(
+        w,
+        "  {:<24} {:<34} {:<10} {:>9} {:>9}  services",
+        "device", "IPs", "VLANs", "opened", "answered"
+    )?;
+    for d in s.devices.iter().take(MAX_DEVICE_ROWS) {
+        let mut key = d.key.clone();
+        if d.router {
+            key.push_str(" (router)");
+        }
+        writeln!(
+            w,
+            "  {:<24} {:<34} {:<10} {:>9} {:>9}  {}",
+            key,
+            list(&d.ips, 2),
+            list(&d.vlans, 3),
+            thousands(d.flows_initiated),
+            thousands(d.flows_answered),
+            list(&d.services, 4)
+        )?;
+    }
+    if s.devices.len() > MAX_DEVICE_ROWS {
+        writeln!(w, "  ... and {} more (all of them with --json)", s.devices.len() - MAX_DEVICE_ROWS)?;
+    }
+    writeln!(w)?;
+    let anomalies: Vec<String> =
+        s.counters.decode_errors.iter().map(|(k, v)| format!("{k} {}", thousands(*v))).collect();
+    writeln!(
+        w,
+        "Decode anomalies: {}",
+        if anomalies.is_empty() { "none".into() } else { anomalies.join(", ") }
+    )?;
+    let caps: Vec<String> = s.caps_hit.iter().map(|(k, v)| format!("{k} {}", thousands(*v))).collect();
+    writeln!(w, "Caps hit: {}", if caps.is_empty() { "none".into() } else { caps.join(", ") })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}
