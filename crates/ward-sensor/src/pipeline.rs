@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
 use ward_capture::{CaptureSet, Chunk, PacketRef};
-use ward_core::Observation;
+use ward_core::{Observation, Timestamp};
 use ward_dissect::Registry;
 use ward_flow::decode::shard_hash;
 
@@ -56,6 +56,8 @@ impl Report {
 struct Batch {
     chunk: Arc<Chunk>,
     packets: Vec<PacketRef>,
+    /// The latest capture time the reader has seen.
+    clock: Timestamp,
 }
 
 /// The packet pipeline: reads captures, shards packets by a symmetric hash of their
@@ -81,13 +83,15 @@ impl Sensor {
         let threads = self.cfg.threads.max(1);
         let (counters, worker_packets) = if threads == 1 {
             let mut w = Worker::new(0, self.registry.clone(), &self.cfg);
+            let mut clock = Timestamp::ZERO;
             while let Some(run) = captures.next_run() {
-                w.process(run.chunk, run.packets);
+                clock = run.packets.iter().fold(clock, |c, p| c.max(p.ts));
+                w.process(run.chunk, run.packets, clock);
                 if w.out.len() >= OBSERVATION_BATCH {
                     sink(w.take_out());
                 }
             }
-            w.finish();
+            w.finish(clock);
             sink(w.take_out());
             let packets = w.counters.packets;
             (w.counters, vec![packets])
@@ -138,15 +142,17 @@ impl Sensor {
                     s,
                     move || {
                         let mut w = Worker::new(id as u16, registry, cfg);
+                        let mut clock = Timestamp::ZERO;
                         for b in rx {
-                            w.process(&b.chunk, &b.packets);
+                            clock = b.clock;
+                            w.process(&b.chunk, &b.packets, clock);
                             if w.out.len() >= OBSERVATION_BATCH {
                                 // The collector outlives the workers; a send fails only if it
                                 // panicked, and then the run is lost anyway.
                                 let _ = obs_tx.send(w.take_out());
                             }
                         }
-                        w.finish();
+                        w.finish(clock);
                         let _ = obs_tx.send(w.take_out());
                         w.counters
                     },
@@ -160,8 +166,10 @@ impl Sensor {
             }
             drop(obs_tx);
             let mut pending: Vec<Vec<PacketRef>> = vec![Vec::new(); threads];
+            let mut clock = Timestamp::ZERO;
             while let Some(run) = captures.next_run() {
                 for p in run.packets {
+                    clock = clock.max(p.ts);
                     let h = shard_hash(p.link, p.bytes(run.chunk));
                     // Multiply-shift maps the hash onto the workers without a division.
                     let i = ((u128::from(h) * threads as u128) >> 64) as usize;
@@ -172,9 +180,17 @@ impl Sensor {
                         let packets = std::mem::take(packets);
                         // Blocks while the worker is behind: a file is read at the pace of
                         // the slowest worker, and nothing is dropped.
-                        let _ = q.send(Batch { chunk: run.chunk.clone(), packets });
+                        let _ = q.send(Batch { chunk: run.chunk.clone(), packets, clock });
                     }
                 }
+            }
+            // The last word: the time the capture ended, for flows still open.
+            for q in &queues {
+                let _ = q.send(Batch {
+                    chunk: Arc::new(Chunk::from_vec(Vec::new())),
+                    packets: Vec::new(),
+                    clock,
+                });
             }
             drop(queues);
             let mut total = Counters::default();

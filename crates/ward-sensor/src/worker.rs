@@ -64,8 +64,10 @@ impl Worker {
         }
     }
 
-    /// Processes packets lying in `chunk`.
-    pub(crate) fn process(&mut self, chunk: &[u8], packets: &[PacketRef]) {
+    /// Processes packets lying in `chunk`. `clock` is the capture time the reader has reached:
+    /// flows expire on it rather than on the time of this worker's own latest packet, so that
+    /// the outcome does not depend on how packets were spread over workers.
+    pub(crate) fn process(&mut self, chunk: &[u8], packets: &[PacketRef], clock: Timestamp) {
         // Headers of packets a few places ahead are fetched while this one is decoded.
         const AHEAD: usize = 4;
         for (i, p) in packets.iter().enumerate() {
@@ -73,6 +75,13 @@ impl Worker {
                 ward_capture::prefetch(first);
             }
             self.packet(p, p.bytes(chunk));
+        }
+        if clock > self.now {
+            self.now = clock;
+            self.table.expire(self.now);
+            if self.table.has_ended() {
+                self.drain_ended();
+            }
         }
     }
 
@@ -313,9 +322,9 @@ impl Worker {
         });
     }
 
-    /// Ends every flow: the capture is over. Returns the final counters.
-    pub(crate) fn finish(&mut self) {
-        self.table.close_all();
+    /// Ends every flow: the capture is over at `end`.
+    pub(crate) fn finish(&mut self, end: Timestamp) {
+        self.table.close_all(end.max(self.now));
         self.drain_ended();
         self.defrag.expire(Timestamp::from_nanos(u64::MAX));
         let c = &mut self.counters;

@@ -265,6 +265,33 @@ fn new_flow<A: Default>(m: &PacketMeta, src_is_lo: bool, uid: u64) -> Flow<A> {
     }
 }
 
+/// Why `flow` cannot take packet `m`, if it cannot: a new SYN after the connection closed, or
+/// the packet comes after the flow's idle timeout (or closing linger).
+fn stale<A>(flow: &Flow<A>, m: &PacketMeta, cfg: &FlowConfig) -> Option<FlowEndReason> {
+    let idle = m.ts.nanos_since(flow.last);
+    if m.proto == 6
+        && m.tcp_flags & (SYN | ACK) == SYN
+        && (flow.closing.is_some() || flow.flags[1] & RST != 0)
+    {
+        return Some(flow.closing.map_or(FlowEndReason::Rst, |c| c.1));
+    }
+    if idle > flow.timeout(cfg) {
+        return Some(flow.closing.map_or(FlowEndReason::Idle, |c| c.1));
+    }
+    None
+}
+
+fn record_end<A>(stats: &mut FlowStats, ended: &mut Vec<Ended<A>>, flow: Flow<A>, reason: FlowEndReason) {
+    match reason {
+        FlowEndReason::Fin => stats.ended_fin += 1,
+        FlowEndReason::Rst => stats.ended_rst += 1,
+        FlowEndReason::Idle => stats.ended_idle += 1,
+        FlowEndReason::EndOfCapture => stats.ended_eof += 1,
+        FlowEndReason::Evicted => stats.evicted += 1,
+    }
+    ended.push(Ended { flow, reason });
+}
+
 /// A flow taken out of the table, with why.
 pub struct Ended<A> {
     /// The flow.
@@ -337,17 +364,6 @@ impl<A: Default> FlowTable<A> {
         let (key, src_is_lo) = FlowKey::of(m);
         // One hash per packet; one probe in the common case of a known flow.
         let hash = self.hasher.hash_one(key);
-        if m.proto == 6 && m.tcp_flags & (SYN | ACK) == SYN {
-            // A new connection reusing the ports of one that ended: close the old record.
-            if let Ok(e) = self.map.find_entry(hash, |s| s.key == key) {
-                let old = &e.get().flow;
-                if old.closing.is_some() || old.flags[1] & RST != 0 {
-                    let reason = old.closing.map_or(FlowEndReason::Rst, |c| c.1);
-                    let (slot, _) = e.remove();
-                    self.finish(slot.flow, reason);
-                }
-            }
-        }
         if self.map.len() >= self.cfg.max_flows && self.map.find(hash, |s| s.key == key).is_none() {
             // Sweeping the whole table is costly: under a flood, at most once a second.
             if m.ts.nanos_since(self.last_emergency) > SEC {
@@ -359,17 +375,36 @@ impl<A: Default> FlowTable<A> {
                 return None;
             }
         }
-        let hasher = &self.hasher;
+        let (hasher, cfg) = (&self.hasher, &self.cfg);
+        let uid = self.uid_base | self.next_uid;
         let len_before = self.map.len() as u64;
+        let mut replaced = None;
         let (flow, created) = match self.map.entry(hash, |s| s.key == key, |s| hasher.hash_one(s.key)) {
-            Entry::Occupied(o) => (&mut o.into_mut().flow, false),
+            Entry::Occupied(o) => {
+                let slot = o.into_mut();
+                match stale(&slot.flow, m, cfg) {
+                    None => (&mut slot.flow, false),
+                    // The packet belongs to a new conversation on the same ports: the old one
+                    // ends here, whether or not a sweep has looked at it yet. This keeps the
+                    // records the same however packets are spread over workers.
+                    Some(reason) => {
+                        replaced =
+                            Some((std::mem::replace(&mut slot.flow, new_flow(m, src_is_lo, uid)), reason));
+                        (&mut slot.flow, true)
+                    }
+                }
+            }
             Entry::Vacant(v) => {
-                let flow = new_flow(m, src_is_lo, self.uid_base | self.next_uid);
-                self.next_uid += 1;
-                self.stats.created += 1;
-                (&mut v.insert(Slot { key, flow }).into_mut().flow, true)
+                (&mut v.insert(Slot { key, flow: new_flow(m, src_is_lo, uid) }).into_mut().flow, true)
             }
         };
+        if let Some((old, reason)) = replaced {
+            record_end(&mut self.stats, &mut self.ended, old, reason);
+        }
+        if created {
+            self.next_uid += 1;
+            self.stats.created += 1;
+        }
         if created {
             self.stats.peak_flows = self.stats.peak_flows.max(len_before + 1);
         }
@@ -404,14 +439,7 @@ impl<A: Default> FlowTable<A> {
     }
 
     fn finish(&mut self, flow: Flow<A>, reason: FlowEndReason) {
-        match reason {
-            FlowEndReason::Fin => self.stats.ended_fin += 1,
-            FlowEndReason::Rst => self.stats.ended_rst += 1,
-            FlowEndReason::Idle => self.stats.ended_idle += 1,
-            FlowEndReason::EndOfCapture => self.stats.ended_eof += 1,
-            FlowEndReason::Evicted => self.stats.evicted += 1,
-        }
-        self.ended.push(Ended { flow, reason });
+        record_end(&mut self.stats, &mut self.ended, flow, reason);
     }
 
     /// Ends flows whose time is up at `now`: closed flows past their linger at once, idle ones
@@ -469,11 +497,16 @@ impl<A: Default> FlowTable<A> {
         }
     }
 
-    /// Ends every flow (the capture is over).
-    pub fn close_all(&mut self) {
+    /// Ends every flow: the capture is over at `now`. A flow already past its idle timeout
+    /// ends as idle, as a sweep at `now` would have ended it.
+    pub fn close_all(&mut self, now: Timestamp) {
         let all: Vec<Flow<A>> = self.map.drain().map(|s| s.flow).collect();
         for f in all {
-            let reason = f.closing.map_or(FlowEndReason::EndOfCapture, |c| c.1);
+            let reason = match f.closing {
+                Some((_, r)) => r,
+                None if now.nanos_since(f.last) > f.timeout(&self.cfg) => FlowEndReason::Idle,
+                None => FlowEndReason::EndOfCapture,
+            };
             self.finish(f, reason);
         }
         self.closing.clear();

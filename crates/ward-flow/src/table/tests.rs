@@ -83,7 +83,7 @@ fn initiator_from_syn_ack_and_well_known_ports() {
     udp.proto = 17;
     udp.hint = InitiatorHint::guess(17, 0, 53, 50000, false);
     t.update(&udp).unwrap();
-    t.close_all();
+    t.close_all(Timestamp::from_nanos(1_000 * S + 20));
     let e = ended(&mut t);
     let tcp = e.iter().find(|(r, _)| r.proto == IpProto::TCP).unwrap();
     assert_eq!((tcp.0.initiator.ip, tcp.0.initiator.port), (ip(1), 40000));
@@ -167,11 +167,33 @@ fn a_full_table_evicts_stale_flows_then_refuses_and_counts() {
 }
 
 #[test]
+fn a_packet_after_the_idle_timeout_starts_a_new_flow_even_without_a_sweep() {
+    let mut t = table();
+    let mut q = pkt(0, 1, 5000, 2, 53, 0);
+    q.proto = 17;
+    t.update(&q).unwrap();
+    // 61 s later, with no expire() call in between: still a new conversation.
+    q.ts = Timestamp::from_nanos(1_000 * S + 61 * S);
+    assert!(t.update(&q).unwrap().created);
+    let e = ended(&mut t);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].1, FlowEndReason::Idle);
+    // And a retransmitted FIN long after the linger does not reopen the closed flow.
+    conversation(&mut t, 100 * S);
+    let late = pkt(100 * S + 10 * S, 1, 40000, 2, 80, FIN | ACK);
+    assert!(t.update(&late).unwrap().created);
+    assert_eq!(ended(&mut t)[0].1, FlowEndReason::Fin);
+    // At the end of the capture, flows past their timeout end as idle, the others as open.
+    t.close_all(Timestamp::from_nanos(1_000 * S + 400 * S));
+    assert!(ended(&mut t).iter().all(|(_, r)| *r == FlowEndReason::Idle));
+}
+
+#[test]
 fn out_of_order_timestamps_do_not_move_time_back() {
     let mut t = table();
     t.update(&pkt(10, 1, 1, 2, 2, SYN)).unwrap();
     t.update(&pkt(5, 2, 2, 1, 1, SYN | ACK)).unwrap();
-    t.close_all();
+    t.close_all(Timestamp::from_nanos(1_000 * S + 20));
     let e = ended(&mut t);
     assert_eq!(e[0].0.end, Timestamp::from_nanos(1_000 * S + 10));
 }
