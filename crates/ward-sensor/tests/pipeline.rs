@@ -2,7 +2,6 @@
 //! TCP streams reaching a dissector, caps, damaged files, and thread counts.
 #![allow(clippy::unwrap_used)]
 
-use std::borrow::Cow;
 use std::io::Cursor;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
@@ -111,7 +110,7 @@ fn every_link_type_decodes_to_flows() {
         v
     };
     let ip = |f: &[u8]| f[14..].to_vec();
-    let mut sll = |f: &[u8]| {
+    let sll = |f: &[u8]| {
         let mut v = vec![0, 0, 0, 1, 0, 6];
         v.extend(&f[6..12]);
         v.extend([0, 0, 0x08, 0x00]);
@@ -143,8 +142,6 @@ fn every_link_type_decodes_to_flows() {
     let mut w = PcapNgWriter::new(Vec::new(), ByteOrder::Little).unwrap();
     for (i, (link, out, back)) in cases.iter().enumerate() {
         let iface = w.interface(*link, 9).unwrap();
-        // Each interface's packets use their own VLAN-free addresses; give each its own port.
-        let _ = i;
         w.packet(iface, ts(i as u64 * 10), out, out.len() as u32).unwrap();
         w.packet(iface, ts(i as u64 * 10 + 1), back, back.len() as u32).unwrap();
     }
@@ -450,5 +447,4 @@ fn arp_bindings_name_devices_and_routers_do_not_own_addresses_behind_them() {
     let dev_b = summary.devices.iter().find(|d| d.key == format!("mac:{}", ward_core::Mac(B))).unwrap();
     assert!(dev_b.router && dev_b.ips.is_empty());
     assert_eq!(summary.devices.iter().filter(|d| d.key.starts_with("ip:93.184.")).count(), 12);
-    let _ = Cow::Borrowed("");
 }
