@@ -1,0 +1,145 @@
+//! The bodies of Ward's fuzz targets. Each takes arbitrary bytes and must return without a
+//! panic, whatever they hold; each also checks the invariants its parser promises. The
+//! `fuzz/` crate wraps them for cargo-fuzz (libFuzzer), and this crate's tests replay a seed
+//! corpus (tcpdump's crash reproducers, the sample capture) through them on stable Rust.
+//!
+//! This crate holds no logic of Ward's own: only the harnesses.
+
+use std::io::Cursor;
+
+use ward_capture::{CaptureReader, CaptureSet, LinkType, ReaderOptions};
+use ward_core::{Timestamp, Vlans};
+use ward_dissect::{Emitter, FrameContext, FrameDissector, Registry};
+use ward_flow::decode::{self, Anomalies, Net};
+use ward_flow::reassembly::{Budget, Reassembler, ReassemblyLimits, ReassemblyStats, StreamEvent};
+use ward_sensor::{Sensor, SensorConfig, Sightings};
+
+fn small_chunks() -> ReaderOptions {
+    ReaderOptions { chunk_size: 4096, first_chunk_size: 4096, pool_size: 2, mmap: false }
+}
+
+/// The capture readers over a whole file's bytes: pcap or pcapng, any damage.
+pub fn capture_file(data: &[u8]) {
+    let Ok(mut r) = CaptureReader::from_read("fuzz.pcap", Cursor::new(data.to_vec()), small_chunks()) else {
+        return;
+    };
+    let mut total = 0usize;
+    let res = r.for_each_packet(|p, bytes| {
+        assert_eq!(bytes.len(), p.caplen as usize, "a packet's bytes are all in its chunk");
+        total += bytes.len();
+    });
+    assert!(total <= data.len(), "more packet bytes than file bytes");
+    if let Err(e) = res {
+        assert!(e.to_string().contains("fuzz.pcap"), "errors name the file: {e}");
+    }
+}
+
+/// The layer 2-4 decoder on one frame; the first byte picks the link type.
+pub fn decode_frame(data: &[u8]) {
+    const LINKS: [LinkType; 9] = [
+        LinkType::ETHERNET,
+        LinkType::LINUX_SLL,
+        LinkType::LINUX_SLL2,
+        LinkType::RAW,
+        LinkType::IPV4,
+        LinkType::IPV6,
+        LinkType::NULL,
+        LinkType::LOOP,
+        LinkType(105),
+    ];
+    let Some((&first, frame)) = data.split_first() else { return };
+    let link = LINKS[usize::from(first) % LINKS.len()];
+    let snapped = first & 0x80 != 0;
+    let orig = frame.len() as u32 + if snapped { 100 } else { 0 };
+    let mut anomalies = Anomalies::default();
+    let f = decode::decode(link, frame, orig, &mut anomalies);
+    if let Net::Ip(ip) = f.net {
+        assert!(ip.payload.len() <= frame.len());
+        let _ = decode::decode_transport(ip.proto, ip.payload, ip.src.is_ipv6(), &mut anomalies);
+    }
+    let _ = decode::shard_hash(link, frame);
+}
+
+/// The whole sensor (decode, fragments, flows, reassembly, dissectors) on a capture whose
+/// packets are carved out of the input: each record is a 2-byte length and that many bytes.
+pub fn sensor(data: &[u8]) {
+    use ward_capture::write::{ByteOrder, PcapWriter};
+    let Some((&link_pick, mut rest)) = data.split_first() else { return };
+    let link = if link_pick & 1 == 0 { LinkType::ETHERNET } else { LinkType::RAW };
+    let Ok(mut w) = PcapWriter::new(Vec::new(), link, ByteOrder::Little, true) else { return };
+    let mut t = 1_700_000_000_000_000_000u64;
+    while rest.len() >= 3 {
+        let len = usize::from(u16::from_le_bytes([rest[0], rest[1]])) % 1600;
+        t += u64::from(rest[2]) * 1_000_000_000 / 8;
+        rest = &rest[3..];
+        let take = len.min(rest.len());
+        if w.packet(Timestamp::from_nanos(t), &rest[..take], take as u32).is_err() {
+            return;
+        }
+        rest = &rest[take..];
+    }
+    let Ok(bytes) = w.finish() else { return };
+    let Ok(reader) = CaptureReader::from_read("fuzz.pcap", Cursor::new(bytes), small_chunks()) else {
+        return;
+    };
+    let mut cfg = SensorConfig { threads: 1, ..SensorConfig::default() };
+    // Small caps so that the fuzzer reaches them.
+    cfg.flow.max_flows = 64;
+    cfg.defrag.max_datagrams = 8;
+    cfg.defrag.max_bytes = 16 << 10;
+    cfg.reassembly.depth = 4096;
+    cfg.reassembly.max_buffered_per_stream = 2048;
+    cfg.reassembly_budget = 8192;
+    let sensor = Sensor::new(cfg, Registry::builtin());
+    let mut sightings = Sightings::new();
+    let report = sensor
+        .run(&mut CaptureSet::new(vec![reader]), |batch| batch.iter().for_each(|o| sightings.observe(o)));
+    let summary = sightings.summary(&report);
+    assert_eq!(summary.flows, report.counters.flows.created);
+}
+
+/// The ARP dissector on one ARP payload.
+pub fn arp(data: &[u8]) {
+    let ctx = FrameContext { ts: Timestamp::ZERO, src_mac: None, dst_mac: None, vlans: Vlans::default() };
+    let mut out = Vec::new();
+    let _ = ward_dissect::arp::ArpDissector.dissect(&ctx, data, &mut Emitter::new(&mut out, 16));
+    assert!(out.len() <= 2);
+}
+
+/// TCP reassembly over a sequence of segments described by the input: each is a 4-byte
+/// sequence offset, a length byte and a flag byte (SYN, ACK or FIN-like finish).
+pub fn reassembly(data: &[u8]) {
+    let limits = ReassemblyLimits { depth: 1 << 14, max_buffered_per_stream: 4096 };
+    let mut budget = Budget::new(6000);
+    let mut stats = ReassemblyStats::default();
+    let mut r = Reassembler::new();
+    let (mut delivered, mut gaps) = (0u64, 0u64);
+    let mut sink = |e: StreamEvent<'_>| match e {
+        StreamEvent::Data(d) => delivered += d.len() as u64,
+        StreamEvent::Gap(n) => gaps += n,
+    };
+    let payload = [0x5au8; 255];
+    for rec in data.chunks_exact(6) {
+        let seq = u32::from_le_bytes([rec[0], rec[1], rec[2], rec[3]]);
+        let len = usize::from(rec[4]);
+        match rec[5] % 4 {
+            0 => r.syn(seq),
+            1 => r.acked(seq, &limits, &mut budget, &mut stats, &mut sink),
+            _ => r.segment(seq, &payload[..len], &limits, &mut budget, &mut stats, &mut sink),
+        }
+        assert!(r.buffered() <= limits.max_buffered_per_stream);
+    }
+    r.finish(&limits, &mut budget, &mut stats, &mut sink);
+    assert_eq!(budget.used(), 0, "every buffered byte is released at the end");
+    assert!(delivered <= limits.depth);
+    assert!(delivered + gaps <= r.position().max(delivered + gaps));
+}
+
+/// All targets, by name, for the replay tests and the fuzz runner script.
+pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+    ("capture_file", capture_file),
+    ("decode_frame", decode_frame),
+    ("sensor", sensor),
+    ("arp", arp),
+    ("reassembly", reassembly),
+];
