@@ -135,8 +135,11 @@ pub fn reassembly(data: &[u8]) {
     assert!(delivered + gaps <= r.position().max(delivered + gaps));
 }
 
-/// All targets, by name, for the replay tests and the fuzz runner script.
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+/// A fuzz target's body.
+pub type Target = fn(&[u8]);
+
+/// All targets, by name.
+pub const TARGETS: [(&str, Target); 5] = [
     ("capture_file", capture_file),
     ("decode_frame", decode_frame),
     ("sensor", sensor),
