@@ -111,7 +111,9 @@ impl Counters {
         f.ended_eof += o.flows.ended_eof;
         f.evicted += o.flows.evicted;
         f.table_full += o.flows.table_full;
+        // Per-worker peaks added up: an upper bound of what was held at once.
         f.peak_flows += o.flows.peak_flows;
+        f.peak_table_bytes += o.flows.peak_table_bytes;
         let d = &mut self.defrag;
         d.fragments += o.defrag.fragments;
         d.reassembled += o.defrag.reassembled;

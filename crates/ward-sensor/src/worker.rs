@@ -363,9 +363,9 @@ fn flow_context(flow: &Flow<FlowApp>, ts: Timestamp) -> FlowContext {
     FlowContext {
         ts,
         uid: flow.uid,
-        vlans: flow.vlans,
-        proto: ward_core::IpProto(flow.proto),
-        initiator: flow.initiator,
-        responder: flow.responder,
+        vlans: flow.vlans(),
+        proto: ward_core::IpProto(flow.proto()),
+        initiator: flow.initiator(),
+        responder: flow.responder(),
     }
 }

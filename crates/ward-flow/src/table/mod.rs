@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use std::hash::BuildHasher;
 
@@ -77,6 +77,9 @@ pub struct FlowStats {
     pub table_full: u64,
     /// The largest number of flows held at once.
     pub peak_flows: u64,
+    /// Bytes the table's own storage took at its largest (entries and control bytes; hash
+    /// tables keep spare room, so this divided by `peak_flows` is the cost of a flow).
+    pub peak_table_bytes: u64,
 }
 
 /// What the flow table needs of a packet.
@@ -131,65 +134,95 @@ impl InitiatorHint {
     }
 }
 
-fn ip_bits(ip: IpAddr) -> u128 {
-    match ip {
-        IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
-        IpAddr::V6(v6) => u128::from(v6),
+/// An IP address as two words, IPv4 mapped into IPv6 (`::ffff:a.b.c.d`), so that keys of
+/// both families compare, hash and order alike. Two `u64` rather than a `u128` keep the key's
+/// alignment at 8, which keeps the table's entries small.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Addr([u64; 2]);
+
+impl Addr {
+    #[inline]
+    fn of(ip: IpAddr) -> Addr {
+        match ip {
+            IpAddr::V4(v4) => Addr([0, 0xffff_0000_0000 | u64::from(u32::from(v4))]),
+            IpAddr::V6(v6) => {
+                let b = u128::from(v6);
+                Addr([(b >> 64) as u64, b as u64])
+            }
+        }
+    }
+
+    /// The address back. An IPv4-mapped IPv6 address reads as IPv4: such addresses are not
+    /// allowed on the wire (RFC 4291, 2.5.5.2), so nothing real is lost.
+    fn ip(self) -> IpAddr {
+        let [hi, lo] = self.0;
+        if hi == 0 && lo >> 32 == 0xffff {
+            IpAddr::V4(Ipv4Addr::from(lo as u32))
+        } else {
+            IpAddr::V6(Ipv6Addr::from(u128::from(hi) << 64 | u128::from(lo)))
+        }
     }
 }
 
-/// The canonical key of a conversation.
+/// The canonical key of a conversation: both endpoints in order, VLAN tags and protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FlowKey {
-    lo_ip: u128,
-    hi_ip: u128,
+    lo_ip: Addr,
+    hi_ip: Addr,
     lo_port: u16,
     hi_port: u16,
     vlans: u32,
     proto: u8,
 }
 
+const NO_VLAN: u32 = 0xffff;
+
 impl FlowKey {
     /// The key of a packet's conversation, and whether the packet goes from the key's low
     /// endpoint to its high one.
+    #[inline]
     pub fn of(m: &PacketMeta) -> (FlowKey, bool) {
-        let a = (ip_bits(m.src), m.src_port);
-        let b = (ip_bits(m.dst), m.dst_port);
+        let a = (Addr::of(m.src), m.src_port);
+        let b = (Addr::of(m.dst), m.dst_port);
         let src_is_lo = a <= b;
         let ((lo_ip, lo_port), (hi_ip, hi_port)) = if src_is_lo { (a, b) } else { (b, a) };
-        let vlans = u32::from(m.vlans.outer.map_or(0xffff, |v| v & 0x0fff)) << 16
-            | u32::from(m.vlans.inner.map_or(0xffff, |v| v & 0x0fff));
-        let key = FlowKey { lo_ip, hi_ip, lo_port, hi_port, vlans, proto: m.proto };
-        (key, src_is_lo)
+        let tag = |v: Option<u16>| v.map_or(NO_VLAN, |v| u32::from(v & 0x0fff));
+        let vlans = tag(m.vlans.outer) << 16 | tag(m.vlans.inner);
+        (FlowKey { lo_ip, hi_ip, lo_port, hi_port, vlans, proto: m.proto }, src_is_lo)
+    }
+
+    fn vlans(&self) -> Vlans {
+        let tag = |v: u32| (v != NO_VLAN).then_some(v as u16);
+        Vlans { outer: tag(self.vlans >> 16), inner: tag(self.vlans & 0xffff) }
+    }
+
+    fn side(&self, lo: bool) -> (IpAddr, u16) {
+        if lo { (self.lo_ip.ip(), self.lo_port) } else { (self.hi_ip.ip(), self.hi_port) }
     }
 }
 
-/// One tracked conversation.
+/// One tracked conversation. Addresses, ports, VLANs and protocol live in its key only; the
+/// endpoints are rebuilt from it when asked for, which keeps the table's entries small.
 pub struct Flow<A> {
+    key: FlowKey,
     /// Unique within the sensor run.
     pub uid: u64,
     /// First packet.
     pub start: Timestamp,
     /// Latest packet.
     pub last: Timestamp,
-    /// VLAN tags.
-    pub vlans: Vlans,
-    /// IP protocol.
-    pub proto: u8,
-    /// The opener.
-    pub initiator: Endpoint,
-    /// The other side.
-    pub responder: Endpoint,
     /// Packets per direction.
     pub packets: [u64; 2],
     /// IP bytes per direction.
     pub bytes: [u64; 2],
+    /// Source MAC of the first frame in each direction.
+    macs: [Option<Mac>; 2],
     /// TCP flags per direction.
     pub flags: [u8; 2],
     /// Whether the key's low endpoint is the initiator.
     initiator_is_lo: bool,
     fin: [bool; 2],
-    closing: Option<(Timestamp, FlowEndReason)>,
+    closing: Option<FlowEndReason>,
     /// TCP reassembly, per direction, when a dissector asked for it.
     pub streams: Option<Box<[Reassembler; 2]>>,
     /// The user's per-flow state.
@@ -202,16 +235,38 @@ impl<A> Flow<A> {
         self.closing.is_some()
     }
 
+    /// The side that opened the conversation.
+    pub fn initiator(&self) -> Endpoint {
+        let (ip, port) = self.key.side(self.initiator_is_lo);
+        Endpoint { ip, port, mac: self.macs[0] }
+    }
+
+    /// The other side.
+    pub fn responder(&self) -> Endpoint {
+        let (ip, port) = self.key.side(!self.initiator_is_lo);
+        Endpoint { ip, port, mac: self.macs[1] }
+    }
+
+    /// VLAN tags.
+    pub fn vlans(&self) -> Vlans {
+        self.key.vlans()
+    }
+
+    /// IP protocol.
+    pub fn proto(&self) -> u8 {
+        self.key.proto
+    }
+
     /// The finished record, with the application protocol a dissector named.
     pub fn record(&self, reason: FlowEndReason, app: Option<Cow<'static, str>>) -> FlowRecord {
         FlowRecord {
             uid: self.uid,
             start: self.start,
             end: self.last,
-            vlans: self.vlans,
-            proto: IpProto(self.proto),
-            initiator: self.initiator,
-            responder: self.responder,
+            vlans: self.vlans(),
+            proto: IpProto(self.key.proto),
+            initiator: self.initiator(),
+            responder: self.responder(),
             packets: self.packets,
             bytes: self.bytes,
             tcp_flags: self.flags,
@@ -224,7 +279,7 @@ impl<A> Flow<A> {
         if self.closing.is_some() {
             return cfg.closed_linger_ns;
         }
-        match self.proto {
+        match self.key.proto {
             6 if self.packets[1] > 0 => cfg.tcp_timeout_ns,
             6 => cfg.tcp_unanswered_timeout_ns,
             17 => cfg.udp_timeout_ns,
@@ -233,29 +288,19 @@ impl<A> Flow<A> {
     }
 }
 
-/// A flow and its key, as the table stores them.
-struct Slot<A> {
-    key: FlowKey,
-    flow: Flow<A>,
-}
-
-fn new_flow<A: Default>(m: &PacketMeta, src_is_lo: bool, uid: u64) -> Flow<A> {
-    let src = Endpoint { ip: m.src, port: m.src_port, mac: m.src_mac };
-    let dst = Endpoint { ip: m.dst, port: m.dst_port, mac: None };
-    let (initiator, responder, initiator_is_lo) = match m.hint {
-        InitiatorHint::Source => (src, dst, src_is_lo),
-        InitiatorHint::Destination => (dst, src, !src_is_lo),
+fn new_flow<A: Default>(key: FlowKey, m: &PacketMeta, src_is_lo: bool, uid: u64) -> Flow<A> {
+    let (initiator_is_lo, initiator_mac) = match m.hint {
+        InitiatorHint::Source => (src_is_lo, m.src_mac),
+        InitiatorHint::Destination => (!src_is_lo, None),
     };
     Flow {
+        key,
         uid,
         start: m.ts,
         last: m.ts,
-        vlans: m.vlans,
-        proto: m.proto,
-        initiator,
-        responder,
         packets: [0; 2],
         bytes: [0; 2],
+        macs: [initiator_mac, None],
         flags: [0; 2],
         initiator_is_lo,
         fin: [false; 2],
@@ -268,15 +313,14 @@ fn new_flow<A: Default>(m: &PacketMeta, src_is_lo: bool, uid: u64) -> Flow<A> {
 /// Why `flow` cannot take packet `m`, if it cannot: a new SYN after the connection closed, or
 /// the packet comes after the flow's idle timeout (or closing linger).
 fn stale<A>(flow: &Flow<A>, m: &PacketMeta, cfg: &FlowConfig) -> Option<FlowEndReason> {
-    let idle = m.ts.nanos_since(flow.last);
     if m.proto == 6
         && m.tcp_flags & (SYN | ACK) == SYN
         && (flow.closing.is_some() || flow.flags[1] & RST != 0)
     {
-        return Some(flow.closing.map_or(FlowEndReason::Rst, |c| c.1));
+        return Some(flow.closing.unwrap_or(FlowEndReason::Rst));
     }
-    if idle > flow.timeout(cfg) {
-        return Some(flow.closing.map_or(FlowEndReason::Idle, |c| c.1));
+    if m.ts.nanos_since(flow.last) > flow.timeout(cfg) {
+        return Some(flow.closing.unwrap_or(FlowEndReason::Idle));
     }
     None
 }
@@ -312,7 +356,7 @@ pub struct Touched<'t, A> {
 
 /// Tracks conversations.
 pub struct FlowTable<A> {
-    map: HashTable<Slot<A>>,
+    map: HashTable<Flow<A>>,
     hasher: DefaultHashBuilder,
     cfg: FlowConfig,
     uid_base: u64,
@@ -355,7 +399,7 @@ impl<A: Default> FlowTable<A> {
     /// Bytes the table's own storage takes (entries and control bytes, not the
     /// out-of-line reassembly buffers), for the per-flow memory figure.
     pub fn table_bytes(&self) -> usize {
-        self.map.capacity() * (std::mem::size_of::<Slot<A>>() + 1)
+        self.map.capacity() * (std::mem::size_of::<Flow<A>>() + 1)
     }
 
     /// Finds or creates the packet's flow and counts the packet in it. Returns `None` when the
@@ -364,7 +408,7 @@ impl<A: Default> FlowTable<A> {
         let (key, src_is_lo) = FlowKey::of(m);
         // One hash per packet; one probe in the common case of a known flow.
         let hash = self.hasher.hash_one(key);
-        if self.map.len() >= self.cfg.max_flows && self.map.find(hash, |s| s.key == key).is_none() {
+        if self.map.len() >= self.cfg.max_flows && self.map.find(hash, |f| f.key == key).is_none() {
             // Sweeping the whole table is costly: under a flood, at most once a second.
             if m.ts.nanos_since(self.last_emergency) > SEC {
                 self.last_emergency = m.ts;
@@ -379,24 +423,21 @@ impl<A: Default> FlowTable<A> {
         let uid = self.uid_base | self.next_uid;
         let len_before = self.map.len() as u64;
         let mut replaced = None;
-        let (flow, created) = match self.map.entry(hash, |s| s.key == key, |s| hasher.hash_one(s.key)) {
+        let (flow, created) = match self.map.entry(hash, |f| f.key == key, |f| hasher.hash_one(f.key)) {
             Entry::Occupied(o) => {
-                let slot = o.into_mut();
-                match stale(&slot.flow, m, cfg) {
-                    None => (&mut slot.flow, false),
+                let flow = o.into_mut();
+                match stale(flow, m, cfg) {
+                    None => (flow, false),
                     // The packet belongs to a new conversation on the same ports: the old one
                     // ends here, whether or not a sweep has looked at it yet. This keeps the
                     // records the same however packets are spread over workers.
                     Some(reason) => {
-                        replaced =
-                            Some((std::mem::replace(&mut slot.flow, new_flow(m, src_is_lo, uid)), reason));
-                        (&mut slot.flow, true)
+                        replaced = Some((std::mem::replace(flow, new_flow(key, m, src_is_lo, uid)), reason));
+                        (flow, true)
                     }
                 }
             }
-            Entry::Vacant(v) => {
-                (&mut v.insert(Slot { key, flow: new_flow(m, src_is_lo, uid) }).into_mut().flow, true)
-            }
+            Entry::Vacant(v) => (v.insert(new_flow(key, m, src_is_lo, uid)).into_mut(), true),
         };
         if let Some((old, reason)) = replaced {
             record_end(&mut self.stats, &mut self.ended, old, reason);
@@ -416,18 +457,18 @@ impl<A: Default> FlowTable<A> {
         if m.ts > flow.last {
             flow.last = m.ts;
         }
-        if dir == Direction::ToInitiator && flow.responder.mac.is_none() {
-            flow.responder.mac = m.src_mac;
+        if flow.macs[d].is_none() {
+            flow.macs[d] = m.src_mac;
         }
         if m.proto == 6 {
             flow.flags[d] |= m.tcp_flags;
             if flow.closing.is_none() {
                 if m.tcp_flags & RST != 0 {
-                    flow.closing = Some((m.ts, FlowEndReason::Rst));
+                    flow.closing = Some(FlowEndReason::Rst);
                 } else if m.tcp_flags & FIN != 0 {
                     flow.fin[d] = true;
                     if flow.fin[0] && flow.fin[1] {
-                        flow.closing = Some((m.ts, FlowEndReason::Fin));
+                        flow.closing = Some(FlowEndReason::Fin);
                     }
                 }
                 if flow.closing.is_some() {
@@ -454,14 +495,14 @@ impl<A: Default> FlowTable<A> {
             // it alive, in which case it is looked at again one linger after its last packet.
             let hash = self.hasher.hash_one(key);
             let linger = self.cfg.closed_linger_ns;
-            if let Ok(e) = self.map.find_entry(hash, |s| s.key == key) {
-                match e.get().flow.closing {
-                    Some((_, reason)) if now.nanos_since(e.get().flow.last) > linger => {
-                        let (slot, _) = e.remove();
-                        self.finish(slot.flow, reason);
+            if let Ok(e) = self.map.find_entry(hash, |f| f.key == key) {
+                match e.get().closing {
+                    Some(reason) if now.nanos_since(e.get().last) > linger => {
+                        let (flow, _) = e.remove();
+                        self.finish(flow, reason);
                     }
                     Some(_) => {
-                        let last = e.get().flow.last;
+                        let last = e.get().last;
                         self.closing.push_back((last, key));
                     }
                     None => {}
@@ -482,10 +523,10 @@ impl<A: Default> FlowTable<A> {
         let cfg = self.cfg;
         let expired: Vec<(Flow<A>, FlowEndReason)> = self
             .map
-            .extract_if(|s| now.nanos_since(s.flow.last) > s.flow.timeout(&cfg) / urgency)
-            .map(|Slot { flow: f, .. }| {
+            .extract_if(|f| now.nanos_since(f.last) > f.timeout(&cfg) / urgency)
+            .map(|f| {
                 let reason = match (f.closing, urgency) {
-                    (Some((_, r)), _) => r,
+                    (Some(r), _) => r,
                     (None, 1) => FlowEndReason::Idle,
                     (None, _) => FlowEndReason::Evicted,
                 };
@@ -495,15 +536,23 @@ impl<A: Default> FlowTable<A> {
         for (f, reason) in expired {
             self.finish(f, reason);
         }
+        // Flows come and go: a table that grew for a burst, or filled with the marks of removed
+        // entries, is rebuilt at twice what it holds, so memory follows the flows alive.
+        self.stats.peak_table_bytes = self.stats.peak_table_bytes.max(self.table_bytes() as u64);
+        if self.map.capacity() > 4 * self.map.len() + 1024 {
+            let hasher = &self.hasher;
+            self.map.shrink_to(2 * self.map.len(), |f| hasher.hash_one(f.key));
+        }
     }
 
     /// Ends every flow: the capture is over at `now`. A flow already past its idle timeout
     /// ends as idle, as a sweep at `now` would have ended it.
     pub fn close_all(&mut self, now: Timestamp) {
-        let all: Vec<Flow<A>> = self.map.drain().map(|s| s.flow).collect();
+        self.stats.peak_table_bytes = self.stats.peak_table_bytes.max(self.table_bytes() as u64);
+        let all: Vec<Flow<A>> = self.map.drain().collect();
         for f in all {
             let reason = match f.closing {
-                Some((_, r)) => r,
+                Some(r) => r,
                 None if now.nanos_since(f.last) > f.timeout(&self.cfg) => FlowEndReason::Idle,
                 None => FlowEndReason::EndOfCapture,
             };

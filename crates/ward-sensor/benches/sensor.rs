@@ -1,0 +1,76 @@
+//! The whole sensor on one core from a capture held in memory: record parsing, decoding,
+//! fragments, flows and observations, with no dissectors (`none`) and with Ward's built-in
+//! ones (`builtin`). The capture comes from `$WARD_BENCH_CAPTURE` or
+//! `bench-data/hospital-bench.pcap` (`scripts/bench` makes it), else the sample.
+#![allow(missing_docs, clippy::unwrap_used, clippy::print_stderr)]
+
+use std::hint::black_box;
+use std::io::Cursor;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ward_capture::write::{ByteOrder, PcapWriter};
+use ward_capture::{CaptureReader, CaptureSet, LinkType, ReaderOptions};
+use ward_dissect::Registry;
+use ward_sensor::{Sensor, SensorConfig};
+
+const PACKETS: u64 = 200_000;
+
+/// The first packets of the benchmark capture, as an in-memory pcap.
+fn load() -> (Vec<u8>, u64) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let bench = std::env::var_os("WARD_BENCH_CAPTURE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("bench-data/hospital-bench.pcap"));
+    let path = if bench.exists() {
+        bench
+    } else {
+        eprintln!("{} not found (scripts/bench makes it); using the sample capture", bench.display());
+        root.join("samples/ward-sample.pcap")
+    };
+    let mut r =
+        CaptureReader::open_with(&path, ReaderOptions { mmap: false, ..ReaderOptions::default() }).unwrap();
+    let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET, ByteOrder::Little, false).unwrap();
+    let mut n = 0;
+    while let Some(chunk) = r.next_chunk().unwrap() {
+        for p in &chunk.packets {
+            if n < PACKETS {
+                w.packet(p.ts, chunk.data(p), p.orig_len).unwrap();
+                n += 1;
+            }
+        }
+        if n == PACKETS {
+            break;
+        }
+    }
+    (w.finish().unwrap(), n)
+}
+
+fn benches(c: &mut Criterion) {
+    let (bytes, n) = load();
+    let mut g = c.benchmark_group("sensor_one_core");
+    g.throughput(Throughput::Elements(n));
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    for (name, registry) in [("none", Registry::empty as fn() -> Registry), ("builtin", Registry::builtin)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let reader = CaptureReader::from_read(
+                    "bench.pcap",
+                    Cursor::new(bytes.clone()),
+                    ReaderOptions::default(),
+                )
+                .unwrap();
+                let sensor = Sensor::new(SensorConfig { threads: 1, ..SensorConfig::default() }, registry());
+                let mut observations = 0usize;
+                let report =
+                    sensor.run(&mut CaptureSet::new(vec![reader]), |batch| observations += batch.len());
+                black_box((report.counters.flows.created, observations))
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(sensor, benches);
+criterion_main!(sensor);
