@@ -61,12 +61,11 @@ fn benches(c: &mut Criterion) {
             let mut tcp = 0u32;
             for &(off, len, orig, link, _) in &p.index {
                 let f = decode::decode(link, &p.bytes[off..off + len], orig, &mut an);
-                if let Net::Ip(ip) = f.net {
-                    if let Transport::Tcp(_) =
+                if let Net::Ip(ip) = f.net
+                    && let Transport::Tcp(_) =
                         decode::decode_transport(ip.proto, ip.payload, ip.src.is_ipv6(), &mut an)
-                    {
-                        tcp += 1;
-                    }
+                {
+                    tcp += 1;
                 }
             }
             black_box(tcp)
