@@ -95,11 +95,13 @@ impl fmt::Display for Timestamp {
         let rem = secs % 86_400;
         write!(f, "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}", rem / 3600, rem / 60 % 60, rem % 60)?;
         if nanos != 0 {
-            let mut frac = format!("{nanos:09}");
-            while frac.ends_with('0') {
-                frac.pop();
+            // The fraction without trailing zeros, written without allocating.
+            let (mut frac, mut digits) = (nanos, 9usize);
+            while frac % 10 == 0 {
+                frac /= 10;
+                digits -= 1;
             }
-            write!(f, ".{frac}")?;
+            write!(f, ".{frac:0digits$}")?;
         }
         f.write_str("Z")
     }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::bounded;
+use crossbeam_channel::{Receiver, Select, Sender, TrySendError, bounded};
 use ward_capture::{CaptureSet, Chunk, PacketRef};
 use ward_core::{Observation, Timestamp};
 use ward_dissect::Registry;
@@ -53,6 +53,36 @@ impl Report {
     }
 }
 
+/// Sends `batch` to a worker's queue. While the queue is full (the worker is behind, and a
+/// file is read at the pace of the slowest worker; nothing is dropped), it hands the workers'
+/// observations to the sink, so that a worker waiting to hand over observations never waits
+/// for this thread.
+fn send_draining(
+    queue: &Sender<Batch>,
+    mut batch: Batch,
+    observations: &Receiver<Vec<Observation>>,
+    sink: &mut impl FnMut(Vec<Observation>),
+) {
+    loop {
+        match queue.try_send(batch) {
+            Ok(()) | Err(TrySendError::Disconnected(_)) => return,
+            Err(TrySendError::Full(b)) => batch = b,
+        }
+        let mut sel = Select::new();
+        let send = sel.send(queue);
+        let recv = sel.recv(observations);
+        let op = sel.select();
+        if op.index() == send {
+            let _ = op.send(queue, batch);
+            return;
+        }
+        debug_assert_eq!(op.index(), recv);
+        if let Ok(obs) = op.recv(observations) {
+            sink(obs);
+        }
+    }
+}
+
 struct Batch {
     chunk: Arc<Chunk>,
     packets: Vec<PacketRef>,
@@ -75,10 +105,10 @@ impl Sensor {
     }
 
     /// Reads every packet of `captures` and hands observations to `sink` in batches, in no
-    /// particular order across workers. With one thread everything runs on the caller's
-    /// thread; with more, the caller's thread reads and shards, the workers decode, and one
-    /// more thread calls `sink`.
-    pub fn run(&self, captures: &mut CaptureSet, mut sink: impl FnMut(Vec<Observation>) + Send) -> Report {
+    /// particular order across workers. `sink` always runs on the caller's thread. With one
+    /// thread everything runs there; with more, the caller's thread reads and shards, and the
+    /// workers decode.
+    pub fn run(&self, captures: &mut CaptureSet, mut sink: impl FnMut(Vec<Observation>)) -> Report {
         let start = Instant::now();
         let threads = self.cfg.threads.max(1);
         let (counters, worker_packets) = if threads == 1 {
@@ -119,18 +149,12 @@ impl Sensor {
         &self,
         captures: &mut CaptureSet,
         threads: usize,
-        mut sink: impl FnMut(Vec<Observation>) + Send,
+        mut sink: impl FnMut(Vec<Observation>),
     ) -> (Counters, Vec<u64>) {
         std::thread::scope(|s| {
+            // Observations come back to this thread, which hands them to the sink between
+            // chunks and while it waits for a worker: one thread fewer than a collector.
             let (obs_tx, obs_rx) = bounded::<Vec<Observation>>(64);
-            let collector = std::thread::Builder::new()
-                .name("ward-collector".into())
-                .spawn_scoped(s, move || {
-                    for batch in obs_rx {
-                        sink(batch);
-                    }
-                })
-                .expect("invariant: spawning a thread only fails when the process is out of resources");
             let mut queues = Vec::with_capacity(threads);
             let mut workers = Vec::with_capacity(threads);
             for id in 0..threads {
@@ -147,8 +171,8 @@ impl Sensor {
                             clock = b.clock;
                             w.process(&b.chunk, &b.packets, clock);
                             if w.out.len() >= OBSERVATION_BATCH {
-                                // The collector outlives the workers; a send fails only if it
-                                // panicked, and then the run is lost anyway.
+                                // The reader takes observations until every worker is done;
+                                // a send fails only if it panicked, and then the run is lost.
                                 let _ = obs_tx.send(w.take_out());
                             }
                         }
@@ -177,22 +201,25 @@ impl Sensor {
                 }
                 for (q, packets) in queues.iter().zip(pending.iter_mut()) {
                     if !packets.is_empty() {
-                        let packets = std::mem::take(packets);
-                        // Blocks while the worker is behind: a file is read at the pace of
-                        // the slowest worker, and nothing is dropped.
-                        let _ = q.send(Batch { chunk: run.chunk.clone(), packets, clock });
+                        let batch =
+                            Batch { chunk: run.chunk.clone(), packets: std::mem::take(packets), clock };
+                        send_draining(q, batch, &obs_rx, &mut sink);
                     }
+                }
+                while let Ok(batch) = obs_rx.try_recv() {
+                    sink(batch);
                 }
             }
             // The last word: the time the capture ended, for flows still open.
             for q in &queues {
-                let _ = q.send(Batch {
-                    chunk: Arc::new(Chunk::from_vec(Vec::new())),
-                    packets: Vec::new(),
-                    clock,
-                });
+                let last = Batch { chunk: Arc::new(Chunk::from_vec(Vec::new())), packets: Vec::new(), clock };
+                send_draining(q, last, &obs_rx, &mut sink);
             }
             drop(queues);
+            // Until every worker has finished and dropped its sender.
+            for batch in &obs_rx {
+                sink(batch);
+            }
             let mut total = Counters::default();
             let mut per_worker = Vec::with_capacity(threads);
             for w in workers {
@@ -203,9 +230,6 @@ impl Sensor {
                     }
                     Err(panic) => std::panic::resume_unwind(panic),
                 }
-            }
-            if let Err(panic) = collector.join() {
-                std::panic::resume_unwind(panic);
             }
             (total, per_worker)
         })
