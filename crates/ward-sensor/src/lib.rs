@@ -29,7 +29,7 @@ mod summary;
 mod worker;
 
 pub use counters::{Counters, ProtocolCounts};
-pub use pipeline::{FileReport, Report, Sensor};
+pub use pipeline::{FileReport, MAX_THREADS, Report, Sensor};
 pub use summary::{DeviceSummary, ROUTER_MIN_ADDRESSES, ServiceCount, Sightings, Summary};
 use ward_flow::defrag::DefragLimits;
 use ward_flow::reassembly::ReassemblyLimits;
@@ -50,6 +50,10 @@ pub struct SensorConfig {
     pub reassembly_budget: usize,
     /// Batches queued per worker before the reader waits.
     pub queue_depth: usize,
+    /// With several threads, the caller's thread reads and shards for all and also works on
+    /// its own share of the flows: this many percent of the share each other worker gets.
+    /// 0 makes it a reader only (best when there are more cores than threads).
+    pub reader_share: u8,
 }
 
 impl Default for SensorConfig {
@@ -61,6 +65,7 @@ impl Default for SensorConfig {
             reassembly: ReassemblyLimits::default(),
             reassembly_budget: 64 << 20,
             queue_depth: 32,
+            reader_share: 40,
         }
     }
 }

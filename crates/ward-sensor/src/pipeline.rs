@@ -14,6 +14,9 @@ use crate::SensorConfig;
 use crate::counters::Counters;
 use crate::worker::Worker;
 
+/// Most worker threads a sensor runs.
+pub const MAX_THREADS: usize = 128;
+
 /// Observations a worker gathers before handing them on.
 const OBSERVATION_BATCH: usize = 4096;
 
@@ -51,6 +54,20 @@ impl Report {
     pub fn has_file_errors(&self) -> bool {
         self.files.iter().any(|f| f.error.is_some())
     }
+}
+
+/// Maps 256 slices of the hash space to workers: worker 0 (the reader's own) gets
+/// `reader_share` percent of what each other worker gets.
+fn shard_slots(threads: usize, reader_share: u8) -> [u8; 256] {
+    let others = threads.saturating_sub(1).max(1) as f64;
+    let own = f64::from(reader_share.min(100)) / 100.0;
+    let own_slots = ((256.0 * own / (own + others)).round() as usize).min(255);
+    let mut slots = [0u8; 256];
+    for (i, slot) in slots.iter_mut().enumerate().skip(own_slots) {
+        // The rest, dealt evenly to workers 1..threads.
+        *slot = (1 + (i - own_slots) * (threads - 1) / (256 - own_slots)).min(threads - 1) as u8;
+    }
+    slots
 }
 
 /// Sends `batch` to a worker's queue. While the queue is full (the worker is behind, and a
@@ -110,7 +127,8 @@ impl Sensor {
     /// workers decode.
     pub fn run(&self, captures: &mut CaptureSet, mut sink: impl FnMut(Vec<Observation>)) -> Report {
         let start = Instant::now();
-        let threads = self.cfg.threads.max(1);
+        // Workers are numbered in a byte; more than this many would not help anyway.
+        let threads = self.cfg.threads.clamp(1, MAX_THREADS);
         let (counters, worker_packets) = if threads == 1 {
             let mut w = Worker::new(0, self.registry.clone(), &self.cfg);
             let mut clock = Timestamp::ZERO;
@@ -151,13 +169,17 @@ impl Sensor {
         threads: usize,
         mut sink: impl FnMut(Vec<Observation>),
     ) -> (Counters, Vec<u64>) {
+        // Which thread owns each of 256 slices of the hash space. The caller's thread is worker
+        // 0: besides its own packets it reads, walks records and shards for everyone, so it
+        // takes a smaller share; with N threads on N cores no thread waits idle for a reader.
+        let slots = shard_slots(threads, self.cfg.reader_share);
         std::thread::scope(|s| {
             // Observations come back to this thread, which hands them to the sink between
-            // chunks and while it waits for a worker: one thread fewer than a collector.
+            // chunks and while it waits for a worker.
             let (obs_tx, obs_rx) = bounded::<Vec<Observation>>(64);
             let mut queues = Vec::with_capacity(threads);
             let mut workers = Vec::with_capacity(threads);
-            for id in 0..threads {
+            for id in 1..threads {
                 let (tx, rx) = bounded::<Batch>(self.cfg.queue_depth.max(1));
                 let obs_tx = obs_tx.clone();
                 let registry = self.registry.clone();
@@ -189,22 +211,27 @@ impl Sensor {
                 queues.push(tx);
             }
             drop(obs_tx);
+            let mut own = Worker::new(0, self.registry.clone(), &self.cfg);
             let mut pending: Vec<Vec<PacketRef>> = vec![Vec::new(); threads];
             let mut clock = Timestamp::ZERO;
             while let Some(run) = captures.next_run() {
                 for p in run.packets {
                     clock = clock.max(p.ts);
                     let h = shard_hash(p.link, p.bytes(run.chunk));
-                    // Multiply-shift maps the hash onto the workers without a division.
-                    let i = ((u128::from(h) * threads as u128) >> 64) as usize;
-                    pending[i].push(*p);
+                    pending[usize::from(slots[(h >> 56) as usize])].push(*p);
                 }
-                for (q, packets) in queues.iter().zip(pending.iter_mut()) {
+                // The others first, so that they work while this thread does its share.
+                for (q, packets) in queues.iter().zip(pending[1..].iter_mut()) {
                     if !packets.is_empty() {
                         let batch =
                             Batch { chunk: run.chunk.clone(), packets: std::mem::take(packets), clock };
                         send_draining(q, batch, &obs_rx, &mut sink);
                     }
+                }
+                own.process(run.chunk, &pending[0], clock);
+                pending[0].clear();
+                if own.out.len() >= OBSERVATION_BATCH {
+                    sink(own.take_out());
                 }
                 while let Ok(batch) = obs_rx.try_recv() {
                     sink(batch);
@@ -216,12 +243,15 @@ impl Sensor {
                 send_draining(q, last, &obs_rx, &mut sink);
             }
             drop(queues);
+            own.finish(clock);
+            sink(own.take_out());
             // Until every worker has finished and dropped its sender.
             for batch in &obs_rx {
                 sink(batch);
             }
-            let mut total = Counters::default();
+            let mut total = own.counters.clone();
             let mut per_worker = Vec::with_capacity(threads);
+            per_worker.push(own.counters.packets);
             for w in workers {
                 match w.join() {
                     Ok(c) => {
@@ -233,5 +263,28 @@ impl Sensor {
             }
             (total, per_worker)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shares(threads: usize, reader_share: u8) -> Vec<usize> {
+        let slots = shard_slots(threads, reader_share);
+        (0..threads).map(|w| slots.iter().filter(|&&s| usize::from(s) == w).count()).collect()
+    }
+
+    #[test]
+    fn the_reader_takes_its_share_and_the_rest_is_even() {
+        assert_eq!(shares(2, 40), [73, 183]);
+        assert_eq!(shares(2, 100), [128, 128]);
+        assert_eq!(shares(2, 0), [0, 256]);
+        let four = shares(4, 40);
+        assert_eq!(four.iter().sum::<usize>(), 256);
+        assert!(four[1..].iter().all(|&n| n.abs_diff(four[1]) <= 1), "{four:?}");
+        assert!(four[0] < four[1]);
+        let many = shares(MAX_THREADS, 40);
+        assert!(many.iter().skip(1).all(|&n| n >= 1), "every worker gets a slice");
     }
 }
