@@ -39,6 +39,9 @@ struct AnalyzeArgs {
     /// Print one JSON object instead of the readable summary.
     #[arg(long)]
     json: bool,
+    /// Bytes of each direction of a TCP connection handed to dissectors (default 1 MiB).
+    #[arg(long, value_name = "BYTES")]
+    stream_depth: Option<u64>,
     /// Dissectors to run, comma-separated, or `none` (default: all).
     #[arg(long, value_name = "LIST")]
     dissectors: Option<String>,
@@ -78,6 +81,9 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     if let Some(n) = args.threads {
         anyhow::ensure!(n >= 1, "--threads must be at least 1");
         cfg.threads = n;
+    }
+    if let Some(depth) = args.stream_depth {
+        cfg.reassembly.depth = depth;
     }
     // A file that cannot be opened is reported like one that breaks halfway: the others are
     // still read, and the exit status says something went wrong.
