@@ -109,3 +109,26 @@ fn bad_arguments_are_explained() {
     assert!(out.status.success());
     assert_eq!(json(&out)["counters"]["dissect"]["frames"], serde_json::json!({}));
 }
+
+#[test]
+fn no_patient_data_or_secret_from_the_wire_reaches_the_output() {
+    // The sample's HL7 and DICOM traffic carries synthetic patients (names, record numbers,
+    // birth dates) and its MQTT logins a password. None of it may be in anything Ward prints.
+    let capture = std::fs::read(sample()).unwrap();
+    let needles = ["SYNTHETIC^PATIENT", "PATIENT", "19700101", "sensor-pass", "SYN1", "SYN2"];
+    for n in &needles[..3] {
+        assert!(capture.windows(n.len()).any(|w| w == n.as_bytes()), "the sample should carry {n:?}");
+    }
+    for args in [vec!["analyze", "--json"], vec!["analyze"], vec!["analyze", "--threads", "3", "--json"]] {
+        let mut args = args.clone();
+        let path = sample();
+        args.push(path.to_str().unwrap());
+        let out = ward(&args);
+        for stream in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            for n in needles {
+                assert!(!text.contains(n), "{n:?} leaked into the output of {args:?}");
+            }
+        }
+    }
+}
