@@ -48,6 +48,19 @@ pub struct DefragStats {
     pub invalid: u64,
 }
 
+impl DefragStats {
+    /// Adds another reassembler's counters.
+    pub fn add(&mut self, o: &DefragStats) {
+        self.fragments += o.fragments;
+        self.reassembled += o.reassembled;
+        self.timed_out += o.timed_out;
+        self.overlaps += o.overlaps;
+        self.cap_datagrams += o.cap_datagrams;
+        self.cap_bytes += o.cap_bytes;
+        self.invalid += o.invalid;
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
     vlans: Vlans,

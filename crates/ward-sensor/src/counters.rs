@@ -103,25 +103,8 @@ impl Counters {
         for (k, v) in &o.decode_errors {
             *self.decode_errors.entry(k).or_default() += v;
         }
-        let f = &mut self.flows;
-        f.created += o.flows.created;
-        f.ended_fin += o.flows.ended_fin;
-        f.ended_rst += o.flows.ended_rst;
-        f.ended_idle += o.flows.ended_idle;
-        f.ended_eof += o.flows.ended_eof;
-        f.evicted += o.flows.evicted;
-        f.table_full += o.flows.table_full;
-        // Per-worker peaks added up: an upper bound of what was held at once.
-        f.peak_flows += o.flows.peak_flows;
-        f.peak_table_bytes += o.flows.peak_table_bytes;
-        let d = &mut self.defrag;
-        d.fragments += o.defrag.fragments;
-        d.reassembled += o.defrag.reassembled;
-        d.timed_out += o.defrag.timed_out;
-        d.overlaps += o.defrag.overlaps;
-        d.cap_datagrams += o.defrag.cap_datagrams;
-        d.cap_bytes += o.defrag.cap_bytes;
-        d.invalid += o.defrag.invalid;
+        self.flows.add(&o.flows);
+        self.defrag.add(&o.defrag);
         self.reassembly.add(&o.reassembly);
         self.reassembly_peak_bytes = self.reassembly_peak_bytes.max(o.reassembly_peak_bytes);
         self.dissect.add(&o.dissect);

@@ -186,65 +186,55 @@ fn vlans_and_qinq_keep_conversations_apart() {
     assert_eq!(vlans, [(None, None), (Some(10), None), (Some(10), Some(20)), (Some(11), Some(20))]);
 }
 
-/// Splits an IPv4 UDP datagram into fragments of `size` payload bytes (a multiple of 8).
-fn fragments_v4(payload: &[u8], size: usize) -> Vec<Vec<u8>> {
+/// A UDP datagram from port 5000 to 6000 carrying `payload`.
+fn udp_datagram(payload: &[u8]) -> Vec<u8> {
     let mut udp = Vec::new();
     udp.extend(5000u16.to_be_bytes());
     udp.extend(6000u16.to_be_bytes());
     udp.extend(((8 + payload.len()) as u16).to_be_bytes());
     udp.extend([0, 0]);
     udp.extend(payload);
-    let pieces: Vec<&[u8]> = udp.chunks(size).collect();
-    let n = pieces.len();
-    pieces
-        .into_iter()
-        .enumerate()
-        .map(|(i, piece)| {
-            let mut f = B.to_vec();
-            f.extend(A);
-            f.extend([0x08, 0x00]);
-            let total = 20 + piece.len();
-            let off = (i * size / 8) as u16 | if i + 1 < n { 0x2000 } else { 0 };
-            f.extend([0x45, 0]);
-            f.extend((total as u16).to_be_bytes());
-            f.extend(0x4242u16.to_be_bytes());
-            f.extend(off.to_be_bytes());
-            f.extend([64, 17, 0, 0, 10, 2, 0, 1, 10, 2, 0, 2]);
-            f.extend(piece);
-            f
-        })
-        .collect()
+    udp
 }
 
-/// The same for IPv6, with a fragment extension header.
-fn fragments_v6(payload: &[u8], size: usize) -> Vec<Vec<u8>> {
-    let mut udp = Vec::new();
-    udp.extend(5000u16.to_be_bytes());
-    udp.extend(6000u16.to_be_bytes());
-    udp.extend(((8 + payload.len()) as u16).to_be_bytes());
-    udp.extend([0, 0]);
-    udp.extend(payload);
+/// Splits a UDP datagram into fragments of `size` payload bytes (a multiple of 8), each
+/// framed by `frame(index, is_last, piece)`.
+fn fragments(payload: &[u8], size: usize, frame: impl Fn(usize, bool, &[u8]) -> Vec<u8>) -> Vec<Vec<u8>> {
+    let udp = udp_datagram(payload);
     let pieces: Vec<&[u8]> = udp.chunks(size).collect();
     let n = pieces.len();
-    pieces
-        .into_iter()
-        .enumerate()
-        .map(|(i, piece)| {
-            let mut f = B.to_vec();
-            f.extend(A);
-            f.extend([0x86, 0xdd, 0x60, 0, 0, 0]);
-            f.extend(((8 + piece.len()) as u16).to_be_bytes());
-            f.extend([44, 64]);
-            f.extend(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1).octets());
-            f.extend(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2).octets());
-            let off = ((i * size / 8) as u16) << 3 | u16::from(i + 1 < n);
-            f.extend([17, 0]);
-            f.extend(off.to_be_bytes());
-            f.extend(0xdead_beefu32.to_be_bytes());
-            f.extend(piece);
-            f
-        })
-        .collect()
+    pieces.into_iter().enumerate().map(|(i, piece)| frame(i, i + 1 == n, piece)).collect()
+}
+
+fn fragments_v4(payload: &[u8], size: usize) -> Vec<Vec<u8>> {
+    fragments(payload, size, |i, last, piece| {
+        let mut f = B.to_vec();
+        f.extend(A);
+        f.extend([0x08, 0x00, 0x45, 0]);
+        f.extend(((20 + piece.len()) as u16).to_be_bytes());
+        f.extend(0x4242u16.to_be_bytes());
+        f.extend(((i * size / 8) as u16 | if last { 0 } else { 0x2000 }).to_be_bytes());
+        f.extend([64, 17, 0, 0, 10, 2, 0, 1, 10, 2, 0, 2]);
+        f.extend(piece);
+        f
+    })
+}
+
+fn fragments_v6(payload: &[u8], size: usize) -> Vec<Vec<u8>> {
+    fragments(payload, size, |i, last, piece| {
+        let mut f = B.to_vec();
+        f.extend(A);
+        f.extend([0x86, 0xdd, 0x60, 0, 0, 0]);
+        f.extend(((8 + piece.len()) as u16).to_be_bytes());
+        f.extend([44, 64]);
+        f.extend(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1).octets());
+        f.extend(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2).octets());
+        f.extend([17, 0]);
+        f.extend((((i * size / 8) as u16) << 3 | u16::from(!last)).to_be_bytes());
+        f.extend(0xdead_beefu32.to_be_bytes());
+        f.extend(piece);
+        f
+    })
 }
 
 #[test]

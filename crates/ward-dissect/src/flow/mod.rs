@@ -28,6 +28,30 @@ pub struct Active {
     room: usize,
 }
 
+impl Probing {
+    /// Asks the candidates not yet excluded for `dir` whether `data` is theirs; returns the
+    /// first that says yes. A "need more" counts as no when `final_answer` (the bytes cannot
+    /// grow: a whole datagram, or a full probe buffer).
+    fn probe(
+        &mut self,
+        registry: &Registry,
+        dir: Direction,
+        data: &[u8],
+        final_answer: bool,
+    ) -> Option<usize> {
+        let d = dir.index();
+        for i in bits(registry.candidates(self.transport) & !self.excluded[d]) {
+            let Some(dissector) = registry.flow(i) else { continue };
+            match dissector.probe(dir, data) {
+                Probe::Match => return Some(i),
+                Probe::NeedMore if !final_answer => {}
+                Probe::NoMatch | Probe::NeedMore => self.excluded[d] |= 1 << i,
+            }
+        }
+        None
+    }
+}
+
 /// Whether the sensor should keep feeding a flow's payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Want {
@@ -94,29 +118,10 @@ impl FlowDissection {
         stats: &mut DissectStats,
     ) -> Want {
         if let FlowDissection::Probing(p) = self {
-            let d = dir.index();
-            let mut matched = None;
-            for i in bits(registry.candidates(p.transport) & !p.excluded[d]) {
-                let Some(dissector) = registry.flow(i) else { continue };
-                match dissector.probe(dir, payload) {
-                    Probe::Match => {
-                        matched = Some(i);
-                        break;
-                    }
-                    // A datagram is whole: "need more" cannot be given.
-                    Probe::NoMatch | Probe::NeedMore => p.excluded[d] |= 1 << i,
-                }
-            }
-            match matched {
+            // A datagram is whole: "need more" cannot be given, so it counts as no.
+            match p.probe(registry, dir, payload, true) {
                 Some(i) => self.activate(registry, i, stats),
-                None => {
-                    let all = registry.candidates(p.transport);
-                    if p.excluded[0] & p.excluded[1] & all == all {
-                        stats.flows_unmatched += 1;
-                        *self = FlowDissection::Done { matched: None };
-                    }
-                    return self.want();
-                }
+                None => return self.give_up_if_all_refused(registry, stats),
             }
         }
         if let FlowDissection::Active(a) = self {
@@ -145,27 +150,10 @@ impl FlowDissection {
             let take = data.len().min(PROBE_BYTES.saturating_sub(p.bufs[d].len()));
             p.bufs[d].extend_from_slice(&data[..take]);
             let full = p.bufs[d].len() >= PROBE_BYTES;
-            let mut matched = None;
-            for i in bits(registry.candidates(p.transport) & !p.excluded[d]) {
-                let Some(dissector) = registry.flow(i) else { continue };
-                match dissector.probe(dir, &p.bufs[d]) {
-                    Probe::Match => {
-                        matched = Some(i);
-                        break;
-                    }
-                    Probe::NoMatch => p.excluded[d] |= 1 << i,
-                    Probe::NeedMore if full => p.excluded[d] |= 1 << i,
-                    Probe::NeedMore => {}
-                }
-            }
-            let Some(i) = matched else {
-                let all = registry.candidates(p.transport);
-                if p.excluded[0] & p.excluded[1] & all == all {
-                    stats.flows_unmatched += 1;
-                    *self = FlowDissection::Done { matched: None };
-                }
-                return self.want();
-            };
+            let probe_bytes = std::mem::take(&mut p.bufs[d]);
+            let matched = p.probe(registry, dir, &probe_bytes, full);
+            p.bufs[d] = probe_bytes;
+            let Some(i) = matched else { return self.give_up_if_all_refused(registry, stats) };
             // Bytes beyond what the probe buffer kept are lost to this dissector only if the
             // buffer was full, which a matching probe makes unlikely; they are appended now.
             let rest = &data[take..];
@@ -223,6 +211,18 @@ impl FlowDissection {
             return;
         }
         self.after_parse(registry, which, r, stats);
+    }
+
+    /// Ends probing when every candidate has refused both directions.
+    fn give_up_if_all_refused(&mut self, registry: &Registry, stats: &mut DissectStats) -> Want {
+        if let FlowDissection::Probing(p) = self {
+            let all = registry.candidates(p.transport);
+            if p.excluded[0] & p.excluded[1] & all == all {
+                stats.flows_unmatched += 1;
+                *self = FlowDissection::Done { matched: None };
+            }
+        }
+        self.want()
     }
 
     fn after_parse(&mut self, registry: &Registry, which: usize, r: Parsed, stats: &mut DissectStats) {

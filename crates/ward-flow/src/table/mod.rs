@@ -82,6 +82,22 @@ pub struct FlowStats {
     pub peak_table_bytes: u64,
 }
 
+impl FlowStats {
+    /// Adds another table's counters. Peaks add up too: across workers, the sum bounds what
+    /// was held at once.
+    pub fn add(&mut self, o: &FlowStats) {
+        self.created += o.created;
+        self.ended_fin += o.ended_fin;
+        self.ended_rst += o.ended_rst;
+        self.ended_idle += o.ended_idle;
+        self.ended_eof += o.ended_eof;
+        self.evicted += o.evicted;
+        self.table_full += o.table_full;
+        self.peak_flows += o.peak_flows;
+        self.peak_table_bytes += o.peak_table_bytes;
+    }
+}
+
 /// What the flow table needs of a packet.
 #[derive(Clone, Copy, Debug)]
 pub struct PacketMeta {
