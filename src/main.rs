@@ -54,6 +54,15 @@ struct AnalyzeArgs {
     no_mmap: bool,
 }
 
+/// Sets the flag when dropped.
+struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -127,9 +136,10 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
                 bar.finish_and_clear();
             });
         }
-        let report = sensor.run(&mut set, |batch| batch.iter().for_each(|o| sightings.observe(o)));
-        done.store(true, Ordering::Relaxed);
-        report
+        // Stop the progress bar however the run ends, panics included, or the scope would wait
+        // for it forever.
+        let _stop = StopOnDrop(&done);
+        sensor.run(&mut set, |batch| batch.iter().for_each(|o| sightings.observe(o)))
     });
     let mut summary = sightings.summary(&report);
     summary.files.extend(unopened);

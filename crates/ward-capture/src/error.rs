@@ -12,6 +12,19 @@ pub enum CaptureError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// Reading failed partway (an I/O error, or the file could not be mapped).
+    #[error("{path}: read failed at byte {offset}: {source}; the {packets} packets before it were read",
+        path = path.display())]
+    Read {
+        /// The capture file.
+        path: PathBuf,
+        /// Bytes read before the failure.
+        offset: u64,
+        /// Packets delivered before the failure.
+        packets: u64,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
     /// The file does not start like pcap, pcapng, gzip or zstd.
     #[error("{path}: not a pcap or pcapng capture (first bytes {magic})", path = path.display())]
     NotACapture {
@@ -72,6 +85,7 @@ impl CaptureError {
     pub fn path(&self) -> &std::path::Path {
         match self {
             CaptureError::Io { path, .. }
+            | CaptureError::Read { path, .. }
             | CaptureError::NotACapture { path, .. }
             | CaptureError::Truncated { path, .. }
             | CaptureError::Corrupt { path, .. }

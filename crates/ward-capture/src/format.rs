@@ -232,6 +232,9 @@ fn ts_units_per_sec(tsresol: u8) -> Option<u64> {
     if tsresol & 0x80 == 0 { 10u64.checked_pow(n) } else { 1u64.checked_shl(n) }
 }
 
+/// Interfaces one pcapng section may describe; real captures have a handful.
+const MAX_INTERFACES: usize = 4096;
+
 const SHB: u32 = 0x0a0d_0d0a;
 const IDB: u32 = 0x0000_0001;
 const OPB: u32 = 0x0000_0002;
@@ -308,6 +311,11 @@ fn next_pcapng(
                 .find(|o| o.code.0 == 13)
                 .and_then(|o| o.value.first().copied())
                 .map_or(0, u32::from);
+            if interfaces.len() >= MAX_INTERFACES {
+                return Err(FormatError::Corrupt(format!(
+                    "more than {MAX_INTERFACES} interfaces in one section"
+                )));
+            }
             interfaces.push(Interface {
                 link: LinkType::from_file(idb.linktype.0 as u32),
                 units_per_sec,

@@ -62,8 +62,6 @@ pub struct ReaderOptions {
     /// Size of the first chunk. When many files are merged, each holds its first chunk while
     /// waiting for its turn, so a small first chunk bounds memory.
     pub first_chunk_size: usize,
-    /// Chunks a reader may have in flight before it waits for the decoder threads to return one.
-    pub pool_size: usize,
     /// Read plain files through memory-mapped windows instead of copying them in. Faster;
     /// but a file truncated by another process while Ward reads it crashes Ward (SIGBUS).
     pub mmap: bool,
@@ -71,7 +69,7 @@ pub struct ReaderOptions {
 
 impl Default for ReaderOptions {
     fn default() -> ReaderOptions {
-        ReaderOptions { chunk_size: 256 << 10, first_chunk_size: 256 << 10, pool_size: 32, mmap: true }
+        ReaderOptions { chunk_size: 256 << 10, first_chunk_size: 256 << 10, mmap: true }
     }
 }
 
@@ -120,7 +118,6 @@ pub struct CaptureReader {
     need_hint: usize,
     free_tx: Sender<Vec<u8>>,
     free_rx: Receiver<Vec<u8>>,
-    allocated: usize,
 }
 
 impl CaptureReader {
@@ -203,14 +200,12 @@ impl CaptureReader {
             opts: ReaderOptions {
                 chunk_size: opts.chunk_size.max(4096),
                 first_chunk_size: opts.first_chunk_size.max(4096),
-                pool_size: opts.pool_size.max(2),
                 mmap: opts.mmap,
             },
             first: true,
             need_hint: 0,
             free_tx,
             free_rx,
-            allocated: 0,
         })
     }
 
@@ -240,20 +235,16 @@ impl CaptureReader {
         self.packets
     }
 
-    fn take_buffer(&mut self, min_len: usize) -> Vec<u8> {
-        let mut buf = match self.free_rx.try_recv() {
-            Ok(b) => b,
-            Err(_) if self.allocated < self.opts.pool_size => {
-                self.allocated += 1;
-                Vec::new()
-            }
-            // Every buffer is in flight: wait for a decoder thread to finish one. The sender
-            // lives in `self`, so the channel cannot close while we wait.
-            Err(_) => self.free_rx.recv().unwrap_or_default(),
-        };
-        if buf.len() < min_len {
-            buf.resize(min_len, 0);
+    /// A buffer of exactly `len` bytes: a returned one when there is one, else a new one.
+    /// It never waits: how many chunks are in flight is bounded by the consumer's queues, and
+    /// a reader that waited here could not let the consumer drain them (a deadlock).
+    fn take_buffer(&mut self, len: usize) -> Vec<u8> {
+        let mut buf = self.free_rx.try_recv().unwrap_or_default();
+        if buf.capacity() > 4 * len {
+            // Once in a while a huge record needs a huge buffer; do not keep it for every chunk.
+            buf = Vec::new();
         }
+        buf.resize(len, 0);
         buf
     }
 
@@ -300,8 +291,12 @@ impl CaptureReader {
                     let covered = window.as_ref().is_some_and(|w| w.offset <= base && end <= w.end());
                     if !covered {
                         let map_len = (*len - base).min((WINDOW + want.max(need)) as u64) as usize;
-                        let w = Window::map(file, base, map_len)
-                            .map_err(|source| CaptureError::Io { path: self.path.clone(), source })?;
+                        let w = Window::map(file, base, map_len).map_err(|source| CaptureError::Read {
+                            path: self.path.clone(),
+                            offset: base,
+                            packets: self.packets,
+                            source,
+                        })?;
                         *window = Some(Arc::new(w));
                     }
                     let Some(w) = window.clone() else { continue };
@@ -371,7 +366,12 @@ impl CaptureReader {
         let mut pos = 0usize;
         self.need_hint = 0;
         let read_failed = |this: &Self, source: io::Error, delivered: u64| match this.compression {
-            Compression::None => CaptureError::Io { path: this.path.clone(), source },
+            Compression::None => CaptureError::Read {
+                path: this.path.clone(),
+                offset: base + filled as u64,
+                packets: delivered,
+                source,
+            },
             kind => CaptureError::Decompress {
                 path: this.path.clone(),
                 kind: kind.name(),

@@ -26,7 +26,7 @@ fn read_all(bytes: Vec<u8>, opts: ReaderOptions) -> (Packets, Option<CaptureErro
 }
 
 fn small() -> ReaderOptions {
-    ReaderOptions { chunk_size: 4096, first_chunk_size: 4096, pool_size: 2, mmap: true }
+    ReaderOptions { chunk_size: 4096, first_chunk_size: 4096, mmap: true }
 }
 
 fn pcap_file(order: ByteOrder, nanos: bool, n: usize) -> (Vec<u8>, Vec<usize>) {
@@ -131,7 +131,7 @@ fn mapped_and_copied_files_read_the_same_even_when_cut() {
         std::fs::write(&path, &bytes[..cut]).unwrap();
         let mut results = Vec::new();
         for mmap in [true, false] {
-            let opts = ReaderOptions { chunk_size: 4096, first_chunk_size: 4096, pool_size: 2, mmap };
+            let opts = ReaderOptions { chunk_size: 4096, first_chunk_size: 4096, mmap };
             let mut r = CaptureReader::open_with(&path, opts).unwrap();
             let mut got = Vec::new();
             let res = r.for_each_packet(|p, d| got.push((p.ts, d.to_vec())));
@@ -267,4 +267,49 @@ proptest::proptest! {
             proptest::prop_assert!(e.to_string().contains("mem.pcap"));
         }
     }
+}
+
+#[test]
+fn a_huge_record_does_not_make_every_later_chunk_huge() {
+    let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET, ByteOrder::Little, false).unwrap();
+    for i in 0..200 {
+        let len = if i == 10 { 200_000 } else { 300 };
+        w.packet(ts(i), &frame(i, len), 0).unwrap();
+    }
+    let mut r =
+        CaptureReader::from_read("mem.pcap", std::io::Cursor::new(w.finish().unwrap()), small()).unwrap();
+    let mut sizes = Vec::new();
+    while let Some(c) = r.next_chunk().unwrap() {
+        sizes.push(c.chunk.len());
+    }
+    let big = sizes.iter().position(|&n| n >= 200_000).unwrap();
+    assert!(sizes[big + 1..].iter().all(|&n| n <= 8192), "{sizes:?}");
+}
+
+#[test]
+fn a_read_error_names_the_offset_and_keeps_what_came_before() {
+    struct Failing(std::io::Cursor<Vec<u8>>, u64);
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.position() >= self.1 {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let room = (self.1 - self.0.position()) as usize;
+            let n = buf.len().min(room);
+            self.0.read(&mut buf[..n])
+        }
+    }
+    let (bytes, ends) = pcap_file(ByteOrder::Little, false, 100);
+    let fail_at = ends[50] as u64 + 3;
+    let mut r = CaptureReader::from_read("disk.pcap", Failing(std::io::Cursor::new(bytes), fail_at), small())
+        .unwrap();
+    let mut n = 0;
+    let err = r.for_each_packet(|_, _| n += 1).unwrap_err().to_string();
+    assert_eq!(n, 51);
+    assert!(
+        err.contains("disk.pcap")
+            && err.contains(&format!("read failed at byte {fail_at}"))
+            && err.contains("disk on fire"),
+        "{err}"
+    );
 }

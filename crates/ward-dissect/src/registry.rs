@@ -40,8 +40,8 @@ impl Registry {
     /// # Panics
     /// When more than [`MAX_FLOW_DISSECTORS`] are added: a programming error, not input.
     pub fn with(mut self, d: Box<dyn Dissector>) -> Registry {
-        let bit = 1u64 << self.flows.len();
         assert!(self.flows.len() < MAX_FLOW_DISSECTORS, "at most {MAX_FLOW_DISSECTORS} flow dissectors");
+        let bit = 1u64 << self.flows.len();
         match d.transport() {
             Transport::Tcp => self.tcp |= bit,
             Transport::Udp => self.udp |= bit,

@@ -132,6 +132,14 @@ impl Defragmenter {
             return None;
         }
         let key = Key { vlans, src: ip.src, dst: ip.dst, id: frag.id, proto: ip.proto };
+        if let Some(stale) =
+            self.pending.get(&key).filter(|p| now.nanos_since(p.started) > self.limits.timeout_ns)
+        {
+            // An old datagram that never completed, with the same id: this one starts anew.
+            self.bytes = self.bytes.saturating_sub(stale.data.len());
+            self.stats.timed_out += 1;
+            self.pending.remove(&key);
+        }
         if !self.pending.contains_key(&key) {
             if self.pending.len() >= self.limits.max_datagrams {
                 self.stats.cap_datagrams += 1;
@@ -192,7 +200,8 @@ impl Defragmenter {
         }
     }
 
-    /// Drops datagrams older than the timeout.
+    /// Drops datagrams older than the timeout. The sensor calls this as capture time passes;
+    /// without it, datagrams that lost a fragment would hold their slots until the cap.
     pub fn expire(&mut self, now: Timestamp) {
         let timeout = self.limits.timeout_ns;
         let mut freed = 0usize;

@@ -15,7 +15,7 @@ use ward_flow::reassembly::{Budget, Reassembler, ReassemblyLimits, ReassemblySta
 use ward_sensor::{Sensor, SensorConfig, Sightings};
 
 fn small_chunks() -> ReaderOptions {
-    ReaderOptions { chunk_size: 4096, first_chunk_size: 4096, pool_size: 2, mmap: false }
+    ReaderOptions { chunk_size: 4096, first_chunk_size: 4096, mmap: false }
 }
 
 /// The capture readers over a whole file's bytes: pcap or pcapng, any damage.

@@ -103,7 +103,8 @@ fn send_draining(
 struct Batch {
     chunk: Arc<Chunk>,
     packets: Vec<PacketRef>,
-    /// The latest capture time the reader has seen.
+    /// The capture time reached before the run these packets come from (the last batch of a
+    /// run carries the end of the capture).
     clock: Timestamp,
 }
 
@@ -130,11 +131,12 @@ impl Sensor {
         // Workers are numbered in a byte; more than this many would not help anyway.
         let threads = self.cfg.threads.clamp(1, MAX_THREADS);
         let (counters, worker_packets) = if threads == 1 {
-            let mut w = Worker::new(0, self.registry.clone(), &self.cfg);
+            let mut w = Worker::new(0, 1, self.registry.clone(), &self.cfg);
             let mut clock = Timestamp::ZERO;
             while let Some(run) = captures.next_run() {
-                clock = run.packets.iter().fold(clock, |c, p| c.max(p.ts));
+                // Flows expire on the time reached before this run, as with several threads.
                 w.process(run.chunk, run.packets, clock);
+                clock = run.packets.iter().fold(clock, |c, p| c.max(p.ts));
                 if w.out.len() >= OBSERVATION_BATCH {
                     sink(w.take_out());
                 }
@@ -187,11 +189,11 @@ impl Sensor {
                 let spawned = std::thread::Builder::new().name(format!("ward-worker-{id}")).spawn_scoped(
                     s,
                     move || {
-                        let mut w = Worker::new(id as u16, registry, cfg);
+                        let mut w = Worker::new(id as u16, threads, registry, cfg);
                         let mut clock = Timestamp::ZERO;
                         for b in rx {
-                            clock = b.clock;
-                            w.process(&b.chunk, &b.packets, clock);
+                            clock = clock.max(b.clock);
+                            w.process(&b.chunk, &b.packets, b.clock);
                             if w.out.len() >= OBSERVATION_BATCH {
                                 // The reader takes observations until every worker is done;
                                 // a send fails only if it panicked, and then the run is lost.
@@ -211,10 +213,12 @@ impl Sensor {
                 queues.push(tx);
             }
             drop(obs_tx);
-            let mut own = Worker::new(0, self.registry.clone(), &self.cfg);
+            let mut own = Worker::new(0, threads, self.registry.clone(), &self.cfg);
             let mut pending: Vec<Vec<PacketRef>> = vec![Vec::new(); threads];
             let mut clock = Timestamp::ZERO;
             while let Some(run) = captures.next_run() {
+                // Every batch of this run carries the time reached before it (see Worker::advance).
+                let before = clock;
                 for p in run.packets {
                     clock = clock.max(p.ts);
                     let h = shard_hash(p.link, p.bytes(run.chunk));
@@ -223,12 +227,15 @@ impl Sensor {
                 // The others first, so that they work while this thread does its share.
                 for (q, packets) in queues.iter().zip(pending[1..].iter_mut()) {
                     if !packets.is_empty() {
-                        let batch =
-                            Batch { chunk: run.chunk.clone(), packets: std::mem::take(packets), clock };
+                        let batch = Batch {
+                            chunk: run.chunk.clone(),
+                            packets: std::mem::take(packets),
+                            clock: before,
+                        };
                         send_draining(q, batch, &obs_rx, &mut sink);
                     }
                 }
-                own.process(run.chunk, &pending[0], clock);
+                own.process(run.chunk, &pending[0], before);
                 pending[0].clear();
                 if own.out.len() >= OBSERVATION_BATCH {
                     sink(own.take_out());

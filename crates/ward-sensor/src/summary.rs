@@ -20,6 +20,8 @@ use crate::pipeline::{FileReport, Report};
 pub const ROUTER_MIN_ADDRESSES: usize = 8;
 /// Services remembered per address.
 const MAX_SERVICES: usize = 64;
+/// Addresses one MAC may claim by ARP in the summary.
+const MAX_CLAIMED_IPS: usize = 256;
 /// Addresses remembered per MAC from traffic (beyond this it is a router anyway).
 const MAX_TRAFFIC_IPS: usize = 64;
 /// Devices tracked at most; beyond, new ones are counted and not listed.
@@ -79,6 +81,7 @@ pub struct Sightings {
     failed_connections: u64,
     flows: u64,
     untracked: u64,
+    claims_not_listed: u64,
 }
 
 impl Sightings {
@@ -97,7 +100,13 @@ impl Sightings {
                 m.vlans.extend(*vlan);
                 m.evidence.insert(evidence.source.to_string());
                 if let Some(ip) = ip.filter(is_device_address) {
-                    m.arp_ips.insert(ip);
+                    if m.arp_ips.len() < MAX_CLAIMED_IPS || m.arp_ips.contains(&ip) {
+                        m.arp_ips.insert(ip);
+                    } else {
+                        // A MAC claiming ever more addresses (ARP spoofing, or a proxy): the
+                        // summary keeps the first ones and counts the rest.
+                        self.claims_not_listed += 1;
+                    }
                 }
             }
             ObservationKind::FlowEnd(r) => self.flow(r),
@@ -240,6 +249,7 @@ impl Sightings {
             top_services: services,
             devices: self.devices(),
             devices_not_tracked: self.untracked,
+            arp_claims_not_listed: self.claims_not_listed,
             caps_hit: c.caps_hit().into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             counters: c.clone(),
             threads: report.threads,
@@ -354,6 +364,8 @@ pub struct Summary {
     pub devices: Vec<DeviceSummary>,
     /// Devices beyond the tracking cap.
     pub devices_not_tracked: u64,
+    /// ARP claims beyond the addresses listed per MAC.
+    pub arp_claims_not_listed: u64,
     /// Caps that were hit, with counts.
     pub caps_hit: BTreeMap<String, u64>,
     /// All counters.

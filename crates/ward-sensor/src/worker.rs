@@ -27,6 +27,9 @@ pub(crate) struct FlowApp {
 /// Distinct layer-2 sightings remembered before the memory is cleared and starts over.
 const SEEN_CACHE: usize = 1 << 16;
 
+/// How often (in capture time) fragments that never completed are dropped.
+const DEFRAG_CHECK_NS: u64 = 1_000_000_000;
+
 /// Evidence that a MAC sent a frame that is neither IP nor ARP (LLDP, STP, CDP, ...).
 const L2_SOURCE: Evidence = Evidence::new("l2.source", 50);
 
@@ -44,11 +47,13 @@ pub(crate) struct Worker {
     /// Observations not yet handed on.
     pub(crate) out: Vec<Observation>,
     now: Timestamp,
+    defrag_checked: Timestamp,
 }
 
 impl Worker {
-    pub(crate) fn new(id: u16, registry: Arc<Registry>, cfg: &SensorConfig) -> Worker {
-        let share = cfg.reassembly_budget / cfg.threads.max(1);
+    /// Worker `id` of `threads`; caps shared by all workers are divided between them.
+    pub(crate) fn new(id: u16, threads: usize, registry: Arc<Registry>, cfg: &SensorConfig) -> Worker {
+        let share = cfg.reassembly_budget / threads.max(1);
         Worker {
             registry,
             cfg: cfg.clone(),
@@ -61,6 +66,7 @@ impl Worker {
             counters: Counters::default(),
             out: Vec::new(),
             now: Timestamp::ZERO,
+            defrag_checked: Timestamp::ZERO,
         }
     }
 
@@ -68,6 +74,7 @@ impl Worker {
     /// flows expire on it rather than on the time of this worker's own latest packet, so that
     /// the outcome does not depend on how packets were spread over workers.
     pub(crate) fn process(&mut self, chunk: &[u8], packets: &[PacketRef], clock: Timestamp) {
+        self.advance(clock);
         // Headers of packets a few places ahead are fetched while this one is decoded.
         const AHEAD: usize = 4;
         for (i, p) in packets.iter().enumerate() {
@@ -76,12 +83,24 @@ impl Worker {
             }
             self.packet(p, p.bytes(chunk));
         }
-        if clock > self.now {
-            self.now = clock;
-            self.table.expire(self.now);
-            if self.table.has_ended() {
-                self.drain_ended();
-            }
+    }
+
+    /// Expires flows and fragments at `clock`, the capture time reached before this batch.
+    /// Only batch boundaries move time, never a worker's own packets: every worker then sees
+    /// the same clock before the same packets, and records do not depend on how packets were
+    /// spread over workers, even when the capture's time stamps go back and forth.
+    fn advance(&mut self, clock: Timestamp) {
+        if clock <= self.now {
+            return;
+        }
+        self.now = clock;
+        self.table.expire(clock);
+        if self.now.nanos_since(self.defrag_checked) > DEFRAG_CHECK_NS {
+            self.defrag_checked = self.now;
+            self.defrag.expire(self.now);
+        }
+        if self.table.has_ended() {
+            self.drain_ended();
         }
     }
 
@@ -90,8 +109,6 @@ impl Worker {
         c.packets += 1;
         c.bytes += u64::from(p.orig_len);
         c.captured_bytes += data.len() as u64;
-        // Captures are not always in time order: the flow clock never goes back.
-        self.now = self.now.max(p.ts);
         c.last_packet = c.last_packet.max(Some(p.ts));
         if c.first_packet.is_none_or(|f| p.ts < f) {
             c.first_packet = Some(p.ts);
@@ -117,7 +134,7 @@ impl Worker {
             Net::None => self.counters.protocols.undecoded += 1,
         }
         self.anomalies.drain_into(&mut self.anomaly_totals);
-        self.table.expire(self.now);
+        // A packet may end its flow's old record (a new SYN, or a packet after the timeout).
         if self.table.has_ended() {
             self.drain_ended();
         }
@@ -173,13 +190,22 @@ impl Worker {
         };
         self.counters.protocols.ip_fragments += 1;
         if let Some(datagram) = self.defrag.add(ts, vlans, ip, frag) {
+            // IPv6 headers behind the fragment header belong to the whole datagram.
+            let (proto, skip) = if ip.src.is_ipv6() {
+                let (proto, skip, _) =
+                    decode::ipv6_extensions(datagram.proto, &datagram.data, &mut self.anomalies);
+                (proto, skip.min(datagram.data.len()))
+            } else {
+                (datagram.proto, 0)
+            };
             // The datagram's length on the wire: the last fragment's header plus the payload.
             let whole = IpPacket {
+                proto,
                 wire_len: ip.wire_len - ip.payload.len() as u32 + datagram.data.len() as u32,
                 fragment: None,
                 ..*ip
             };
-            self.transport(ts, vlans, src_mac, &whole, &datagram.data);
+            self.transport(ts, vlans, src_mac, &whole, &datagram.data[skip..]);
             self.defrag.recycle(datagram.data);
         }
     }
@@ -264,10 +290,14 @@ impl Worker {
                     let (limits, stats, budget) =
                         (&self.cfg.reassembly, &mut self.counters.reassembly, &mut self.budget);
                     let d = dir.index();
-                    if seg.flags & decode::tcp_flags::SYN != 0 {
+                    // Data on a SYN (TCP Fast Open) starts one after the SYN's number.
+                    let data_seq = if seg.flags & decode::tcp_flags::SYN != 0 {
                         pair[d].syn(seg.seq);
-                    }
-                    pair[d].segment(seg.seq, seg.payload, limits, budget, stats, &mut |e| {
+                        seg.seq.wrapping_add(1)
+                    } else {
+                        seg.seq
+                    };
+                    pair[d].segment(data_seq, seg.payload, limits, budget, stats, &mut |e| {
                         deliver(&mut app.dissection, registry, &ctx, dir, e, out, dissect)
                     });
                     if seg.flags & decode::tcp_flags::ACK != 0 {
@@ -324,6 +354,7 @@ impl Worker {
 
     /// Ends every flow: the capture is over at `end`.
     pub(crate) fn finish(&mut self, end: Timestamp) {
+        self.advance(end);
         self.table.close_all(end.max(self.now));
         self.drain_ended();
         self.defrag.expire(Timestamp::from_nanos(u64::MAX));

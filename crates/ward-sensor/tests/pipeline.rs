@@ -438,3 +438,84 @@ fn arp_bindings_name_devices_and_routers_do_not_own_addresses_behind_them() {
     assert!(dev_b.router && dev_b.ips.is_empty());
     assert_eq!(summary.devices.iter().filter(|d| d.key.starts_with("ip:93.184.")).count(), 12);
 }
+
+/// The records of a run, without the uids (they name the worker that owned a flow).
+fn records(files: Vec<CaptureReader>, threads: usize) -> (Vec<FlowRecord>, Report) {
+    let (report, obs) = run(files, config(threads), Registry::builtin());
+    let mut f = flows(&obs);
+    for r in &mut f {
+        r.uid = 0;
+    }
+    (f, report)
+}
+
+#[test]
+fn time_stamps_that_go_back_and_forth_give_the_same_records_on_any_thread_count() {
+    // The sample with every time stamp moved by up to three seconds either way, read in tiny
+    // chunks so that the reader's clock moves often.
+    let mut r = CaptureReader::open(sample()).unwrap();
+    let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET, ByteOrder::Little, true).unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    r.for_each_packet(|p, data| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let jitter = (x % 6_000_000_000) as i64 - 3_000_000_000;
+        let t = Timestamp::from_nanos(p.ts.as_nanos().saturating_add_signed(jitter));
+        w.packet(t, data, p.orig_len).unwrap();
+    })
+    .unwrap();
+    let bytes = w.finish().unwrap();
+    let tiny = ReaderOptions { chunk_size: 4096, first_chunk_size: 4096, mmap: false };
+    let open = || CaptureReader::from_read("jitter.pcap", Cursor::new(bytes.clone()), tiny).unwrap();
+    let (one, _) = records(vec![open()], 1);
+    for threads in [2, 4] {
+        let (many, report) = records(vec![open()], threads);
+        assert_eq!(report.counters.packets, 3085);
+        assert_eq!(many.len(), one.len(), "{threads} threads: flow count");
+        if let Some((a, b)) = many.iter().zip(&one).find(|(a, b)| a != b) {
+            panic!("{threads} threads: flow records differ:\n{a:?}\n{b:?}");
+        }
+    }
+}
+
+#[test]
+fn fragments_of_lost_datagrams_time_out_during_the_run() {
+    // 50 datagrams lose their last fragment; a cap of 8 pending datagrams would refuse all
+    // later ones unless old ones expire as capture time passes.
+    let mut frames = Vec::new();
+    let payload = vec![7u8; 2000];
+    for i in 0..50u64 {
+        let mut frags = fragments_v4(&payload, 1480);
+        frags.pop();
+        for f in &mut frags {
+            f[14 + 4..14 + 6].copy_from_slice(&(i as u16).to_be_bytes()); // IP id
+        }
+        frames.extend(frags.into_iter().map(|f| (i * 40_000, f)));
+    }
+    // A whole datagram at the end must still be reassembled.
+    frames.extend(fragments_v4(&payload, 1480).into_iter().map(|f| (51 * 40_000, f)));
+    let mut cfg = config(1);
+    cfg.defrag.max_datagrams = 8;
+    let tiny = ReaderOptions { chunk_size: 4096, first_chunk_size: 4096, mmap: false };
+    let reader = CaptureReader::from_read("frag.pcap", Cursor::new(pcap(&frames)), tiny).unwrap();
+    let (report, _) = run(vec![reader], cfg, Registry::builtin());
+    let d = &report.counters.defrag;
+    assert_eq!(d.reassembled, 1, "{d:?}");
+    assert_eq!(d.cap_datagrams, 0, "{d:?}");
+    assert!(d.timed_out >= 40, "{d:?}");
+}
+
+#[test]
+fn many_threads_and_tiny_chunks_from_a_stream_finish() {
+    // read(2) input with more workers than cores and small chunks: many batches in flight
+    // and the observation channel under pressure; the run must end with every packet.
+    let bytes = std::fs::read(sample()).unwrap();
+    let tiny = ReaderOptions { chunk_size: 4096, first_chunk_size: 4096, mmap: false };
+    let reader = CaptureReader::from_read("s.pcap", Cursor::new(bytes), tiny).unwrap();
+    let mut cfg = config(8);
+    cfg.queue_depth = 1;
+    let (report, obs) = run(vec![reader], cfg, Registry::builtin());
+    assert_eq!(report.counters.packets, 3085);
+    assert_eq!(flows(&obs).len() as u64, report.counters.flows.created);
+}

@@ -18,6 +18,8 @@ pub struct Probing {
     /// Candidates that said no, per direction.
     excluded: [u64; 2],
     bufs: [Vec<u8>; 2],
+    /// Bytes of each direction that arrived after its probe buffer was full and were not kept.
+    dropped: [u64; 2],
 }
 
 /// State while bound to a dissector.
@@ -86,6 +88,7 @@ impl FlowDissection {
                 transport,
                 excluded: [0; 2],
                 bufs: [Vec::new(), Vec::new()],
+                dropped: [0; 2],
             }))
         } else {
             FlowDissection::Done { matched: None }
@@ -153,20 +156,30 @@ impl FlowDissection {
             let probe_bytes = std::mem::take(&mut p.bufs[d]);
             let matched = p.probe(registry, dir, &probe_bytes, full);
             p.bufs[d] = probe_bytes;
-            let Some(i) = matched else { return self.give_up_if_all_refused(registry, stats) };
-            // Bytes beyond what the probe buffer kept are lost to this dissector only if the
-            // buffer was full, which a matching probe makes unlikely; they are appended now.
+            let Some(i) = matched else {
+                p.dropped[d] += (data.len() - take) as u64;
+                return self.give_up_if_all_refused(registry, stats);
+            };
+            // Replay what was buffered, in stream order: this direction's probe bytes, the hole
+            // where bytes were dropped while its buffer was full, and the rest of this chunk;
+            // then the other direction's probe bytes and hole.
             let rest = &data[take..];
             let first = std::mem::take(&mut p.bufs[d]);
             let other = std::mem::take(&mut p.bufs[1 - d]);
+            let dropped = p.dropped;
             self.activate(registry, i, stats);
-            // Replay what was buffered: this direction (with the rest of this chunk), then
-            // the other direction's buffered bytes.
-            let mut replay = first;
-            replay.extend_from_slice(rest);
-            self.feed_active(registry, ctx, dir, &replay, out, stats);
+            self.feed_active(registry, ctx, dir, &first, out, stats);
+            if dropped[d] > 0 {
+                self.on_gap(dir, dropped[d], stats);
+            }
+            if !rest.is_empty() {
+                self.feed_active(registry, ctx, dir, rest, out, stats);
+            }
             if !other.is_empty() {
                 self.feed_active(registry, ctx, dir.reverse(), &other, out, stats);
+            }
+            if dropped[1 - d] > 0 {
+                self.on_gap(dir.reverse(), dropped[1 - d], stats);
             }
             return self.want();
         }

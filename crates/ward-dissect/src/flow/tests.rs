@@ -297,3 +297,53 @@ fn no_dissector_for_the_transport_means_no_work() {
     assert!(Registry::builtin().only(&["nope"]).is_err());
     assert_eq!(Registry::builtin().only(&["arp"]).map(|r| r.names()), Ok(vec!["arp"]));
 }
+
+/// Records what its session is fed, to show the order of bytes and gaps.
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+struct RecorderSession(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Dissector for Recorder {
+    fn name(&self) -> &'static str {
+        "recorder"
+    }
+    fn transport(&self) -> Transport {
+        Transport::Tcp
+    }
+    fn probe(&self, dir: Direction, data: &[u8]) -> Probe {
+        match dir {
+            Direction::ToResponder if data.starts_with(b"GO") => Probe::Match,
+            _ => Probe::NoMatch,
+        }
+    }
+    fn start(&self) -> Box<dyn Session> {
+        Box::new(RecorderSession(self.0.clone()))
+    }
+}
+
+impl Session for RecorderSession {
+    fn parse(&mut self, _: &FlowContext, dir: Direction, data: &[u8], _: &mut Emitter<'_>) -> Parsed {
+        self.0.lock().unwrap().push(format!("{dir:?} {}", data.len()));
+        Parsed::Consumed(data.len())
+    }
+    fn gap(&mut self, dir: Direction, len: u64) -> bool {
+        self.0.lock().unwrap().push(format!("{dir:?} gap {len}"));
+        true
+    }
+}
+
+#[test]
+fn bytes_dropped_while_probing_reach_the_dissector_as_a_gap() {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reg = Registry::empty().with(Box::new(Recorder(log.clone())));
+    let mut fd = FlowDissection::start(&reg, Transport::Tcp);
+    let (mut out, mut st) = (Vec::new(), DissectStats::default());
+    // The server talks first, more than the probe buffer holds.
+    fd.on_stream(&reg, &ctx(), Direction::ToInitiator, &[b'-'; PROBE_BYTES], &mut out, &mut st);
+    fd.on_stream(&reg, &ctx(), Direction::ToInitiator, &[b'-'; 900], &mut out, &mut st);
+    assert!(fd.wants_data(), "the client has not spoken yet");
+    fd.on_stream(&reg, &ctx(), Direction::ToResponder, b"GO now", &mut out, &mut st);
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["ToResponder 6", format!("ToInitiator {PROBE_BYTES}").as_str(), "ToInitiator gap 900"]
+    );
+}

@@ -351,7 +351,7 @@ fn decode_ipv6<'a>(data: &'a [u8], snapped: bool, anomalies: &mut Anomalies) -> 
         return None;
     }
     let payload_len = usize::from(u16::from_be_bytes([hdr[4], hdr[5]]));
-    let mut next = hdr[6];
+    let next = hdr[6];
     let mut src = [0u8; 16];
     let mut dst = [0u8; 16];
     src.copy_from_slice(&hdr[8..24]);
@@ -359,48 +359,8 @@ fn decode_ipv6<'a>(data: &'a [u8], snapped: bool, anomalies: &mut Anomalies) -> 
     // A zero payload length with a hop-by-hop header is a jumbogram: take the frame's length.
     let stated = if payload_len == 0 && next == 0 { data.len() } else { 40 + payload_len };
     let (pkt, truncated) = ip_extent(data, stated, snapped, anomalies);
-    let mut pos = 40usize;
-    let mut fragment = None;
-    let mut depth = 0;
-    loop {
-        match next {
-            // hop-by-hop, routing, destination options, mobility, HIP, shim6
-            0 | 43 | 60 | 135 | 139 | 140 => {
-                let (Some(&nh), Some(&len)) = (pkt.get(pos), pkt.get(pos + 1)) else { break };
-                next = nh;
-                pos += (usize::from(len) + 1) * 8;
-            }
-            44 => {
-                let Some(f) = pkt.get(pos..pos + 8) else { break };
-                let off_flags = u16::from_be_bytes([f[2], f[3]]);
-                let offset = u32::from(off_flags >> 3) * 8;
-                let more = off_flags & 1 != 0;
-                // An "atomic" fragment (offset 0, no more) is a whole datagram.
-                if more || offset != 0 {
-                    fragment =
-                        Some(Fragment { id: u32::from_be_bytes([f[4], f[5], f[6], f[7]]), offset, more });
-                }
-                next = f[0];
-                pos += 8;
-                if offset != 0 {
-                    // Later fragments carry no further headers of their own.
-                    break;
-                }
-            }
-            // authentication header: length in 4-byte units, minus 2
-            51 => {
-                let (Some(&nh), Some(&len)) = (pkt.get(pos), pkt.get(pos + 1)) else { break };
-                next = nh;
-                pos += (usize::from(len) + 2) * 4;
-            }
-            _ => break,
-        }
-        depth += 1;
-        if depth >= MAX_IPV6_EXT {
-            anomalies.push(Anomaly::Ipv6ExtDepth);
-            break;
-        }
-    }
+    let (next, ext_len, fragment) = ipv6_extensions(next, pkt.get(40..).unwrap_or_default(), anomalies);
+    let pos = 40 + ext_len;
     if pos > pkt.len() && !truncated {
         anomalies.push(Anomaly::IpMalformed);
     }
@@ -414,6 +374,61 @@ fn decode_ipv6<'a>(data: &'a [u8], snapped: bool, anomalies: &mut Anomalies) -> 
         payload: pkt.get(pos..).unwrap_or_default(),
         truncated,
     })
+}
+
+fn is_ipv6_extension(next: u8) -> bool {
+    // hop-by-hop, routing, fragment, AH, destination options, mobility, HIP, shim6
+    matches!(next, 0 | 43 | 44 | 51 | 60 | 135 | 139 | 140)
+}
+
+/// Walks the IPv6 extension headers at the start of `data`, the first of type `next`.
+/// Returns the protocol after them, how many bytes they take, and the fragment header's
+/// fields when the packet is a fragment. The walk stops after the fragment header of a real
+/// fragment: the headers behind it belong to the whole datagram, and are walked again (by
+/// calling this on the reassembled bytes) once it is whole.
+pub fn ipv6_extensions(
+    mut next: u8,
+    data: &[u8],
+    anomalies: &mut Anomalies,
+) -> (u8, usize, Option<Fragment>) {
+    let mut pos = 0usize;
+    for _ in 0..MAX_IPV6_EXT {
+        match next {
+            0 | 43 | 60 | 135 | 139 | 140 => {
+                let (Some(&nh), Some(&len)) = (data.get(pos), data.get(pos + 1)) else {
+                    return (next, pos, None);
+                };
+                next = nh;
+                pos += (usize::from(len) + 1) * 8;
+            }
+            44 => {
+                let Some(f) = data.get(pos..pos + 8) else { return (next, pos, None) };
+                let off_flags = u16::from_be_bytes([f[2], f[3]]);
+                let offset = u32::from(off_flags >> 3) * 8;
+                let more = off_flags & 1 != 0;
+                next = f[0];
+                pos += 8;
+                // An "atomic" fragment (offset 0, no more) is a whole datagram: walk on.
+                if more || offset != 0 {
+                    let id = u32::from_be_bytes([f[4], f[5], f[6], f[7]]);
+                    return (next, pos, Some(Fragment { id, offset, more }));
+                }
+            }
+            // authentication header: length in 4-byte units, minus 2
+            51 => {
+                let (Some(&nh), Some(&len)) = (data.get(pos), data.get(pos + 1)) else {
+                    return (next, pos, None);
+                };
+                next = nh;
+                pos += (usize::from(len) + 2) * 4;
+            }
+            _ => return (next, pos, None),
+        }
+    }
+    if is_ipv6_extension(next) {
+        anomalies.push(Anomaly::Ipv6ExtDepth);
+    }
+    (next, pos, None)
 }
 
 /// TCP flag bits.

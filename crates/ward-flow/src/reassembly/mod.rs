@@ -7,12 +7,14 @@
 //! shows that the capture missed bytes, the hole becomes a [`StreamEvent::Gap`] and the stream
 //! goes on. Every such event is counted in [`ReassemblyStats`].
 
+use std::collections::BTreeMap;
+
 /// Caps on reassembly.
 #[derive(Clone, Copy, Debug)]
 pub struct ReassemblyLimits {
     /// Bytes of each direction handed to dissectors; later bytes are not looked at.
     pub depth: u64,
-    /// Out-of-order bytes one direction may hold.
+    /// Out-of-order bytes one direction may hold (with [`SEGMENT_OVERHEAD`] per segment).
     pub max_buffered_per_stream: usize,
 }
 
@@ -88,16 +90,10 @@ pub enum StreamEvent<'a> {
     Gap(u64),
 }
 
-struct Segment {
-    off: u64,
-    data: Vec<u8>,
-}
-
-impl Segment {
-    fn end(&self) -> u64 {
-        self.off + self.data.len() as u64
-    }
-}
+/// What holding one out-of-order segment costs beyond its bytes (map node, vector header,
+/// allocator): charged against the caps, so that a flood of one-byte segments cannot hold
+/// far more memory than the caps say.
+pub const SEGMENT_OVERHEAD: usize = 64;
 
 /// Reassembles one direction of a TCP connection.
 pub struct Reassembler {
@@ -106,8 +102,9 @@ pub struct Reassembler {
     started: bool,
     /// Offset of the next byte to deliver.
     next: u64,
-    /// Out-of-order segments, sorted by offset, never overlapping each other.
-    segs: Vec<Segment>,
+    /// Out-of-order segments by offset, never overlapping each other.
+    segs: BTreeMap<u64, Vec<u8>>,
+    /// Bytes held, with [`SEGMENT_OVERHEAD`] per segment.
     buffered: usize,
     done: bool,
 }
@@ -118,13 +115,14 @@ impl Default for Reassembler {
     }
 }
 
-const HALF: u64 = 1 << 31;
-const WRAP: u64 = 1 << 32;
+fn cost(len: usize) -> usize {
+    len + SEGMENT_OVERHEAD
+}
 
 impl Reassembler {
     /// A stream that has seen nothing yet.
     pub fn new() -> Reassembler {
-        Reassembler { base: 0, started: false, next: 0, segs: Vec::new(), buffered: 0, done: false }
+        Reassembler { base: 0, started: false, next: 0, segs: BTreeMap::new(), buffered: 0, done: false }
     }
 
     /// Bytes delivered or skipped so far.
@@ -132,7 +130,7 @@ impl Reassembler {
         self.next
     }
 
-    /// Out-of-order bytes held.
+    /// Out-of-order bytes held, with their bookkeeping.
     pub fn buffered(&self) -> usize {
         self.buffered
     }
@@ -151,23 +149,19 @@ impl Reassembler {
     fn release(&mut self, budget: &mut Budget) {
         budget.used = budget.used.saturating_sub(self.buffered);
         self.buffered = 0;
-        self.segs = Vec::new();
+        self.segs = BTreeMap::new();
     }
 
-    /// The stream offset of sequence number `seq`, taking the one nearest to `next` so that
-    /// sequence numbers wrapping past 2^32 keep counting up.
-    fn offset_of(&self, seq: u32) -> u64 {
-        let rel = u64::from(seq.wrapping_sub(self.base));
-        let mut cand = (self.next & !(WRAP - 1)) | rel;
-        if cand + HALF < self.next {
-            cand += WRAP;
-        } else if cand > self.next + HALF && cand >= WRAP {
-            cand -= WRAP;
-        }
-        cand
+    /// The stream offset of sequence number `seq`: its signed distance from the next expected
+    /// byte, so that numbers wrapping past 2^32 keep counting up and a segment from just before
+    /// the stream's start is a retransmission (negative), never one 4 GiB ahead.
+    fn offset_of(&self, seq: u32) -> i64 {
+        let next_seq = self.base.wrapping_add(self.next as u32);
+        self.next as i64 + i64::from(seq.wrapping_sub(next_seq) as i32)
     }
 
-    /// A SYN fixes the stream's start: its sequence number plus one.
+    /// A SYN fixes the stream's start: its sequence number plus one (data a SYN carries
+    /// starts there too).
     pub fn syn(&mut self, seq: u32) {
         if !self.started {
             self.base = seq.wrapping_add(1);
@@ -193,26 +187,45 @@ impl Reassembler {
             self.base = seq;
             self.started = true;
         }
-        let mut off = self.offset_of(seq);
-        let mut data = payload;
-        let end = off + data.len() as u64;
-        if end <= self.next {
-            stats.retransmitted_bytes += data.len() as u64;
+        let off = self.offset_of(seq);
+        let end = off + payload.len() as i64;
+        let next = self.next as i64;
+        if end <= next {
+            stats.retransmitted_bytes += payload.len() as u64;
             return;
         }
-        if off < self.next {
-            let skip = (self.next - off) as usize;
+        let (off, data) = if off < next {
+            let skip = (next - off) as usize;
             stats.retransmitted_bytes += skip as u64;
-            data = &data[skip..];
-            off = self.next;
-        }
+            (self.next, &payload[skip..])
+        } else {
+            (off as u64, payload)
+        };
         if off == self.next {
             self.deliver(data, limits, stats, sink);
             self.drain(limits, budget, stats, sink);
             return;
         }
         stats.out_of_order += 1;
-        self.buffer(off, data, limits, budget, stats, sink);
+        if !self.try_buffer(off, data, limits, budget, stats) {
+            // A cap is hit: give up on the hole. Skip to the first byte held (or this segment),
+            // deliver what is then contiguous, and place this segment again from there.
+            let first = self.segs.keys().next().map_or(off, |&s| s.min(off));
+            self.skip_to(first, limits, stats, sink);
+            self.drain(limits, budget, stats, sink);
+            if self.done || off + data.len() as u64 <= self.next {
+                return;
+            }
+            let from = self.next.saturating_sub(off) as usize;
+            let (at, rest) = (off.max(self.next), &data[from..]);
+            if at == self.next {
+                self.deliver(rest, limits, stats, sink);
+                self.drain(limits, budget, stats, sink);
+            } else {
+                // Still no room: the bytes are dropped, and become part of a later gap.
+                let _ = self.try_buffer(at, rest, limits, budget, stats);
+            }
+        }
     }
 
     /// The other direction acknowledged up to `ack`: bytes before it that never showed up were
@@ -229,10 +242,11 @@ impl Reassembler {
             return;
         }
         let acked = self.offset_of(ack);
-        // Only act on a hole we are holding data beyond; a plain ACK of delivered data is normal.
-        if acked > self.next && acked <= self.next + HALF && !self.segs.is_empty() {
-            let first = self.segs.first().map_or(acked, |s| s.off);
-            self.skip_to(acked.min(first), limits, stats, sink);
+        // Only act on a hole we hold data beyond; a plain ACK of delivered data is normal.
+        if acked > self.next as i64
+            && let Some(&first) = self.segs.keys().next()
+        {
+            self.skip_to((acked as u64).min(first), limits, stats, sink);
             self.drain(limits, budget, stats, sink);
         }
     }
@@ -246,7 +260,7 @@ impl Reassembler {
         sink: &mut impl FnMut(StreamEvent<'_>),
     ) {
         while !self.done {
-            let Some(first) = self.segs.first().map(|s| s.off) else { break };
+            let Some(&first) = self.segs.keys().next() else { break };
             self.skip_to(first, limits, stats, sink);
             self.drain(limits, budget, stats, sink);
         }
@@ -301,16 +315,17 @@ impl Reassembler {
         stats: &mut ReassemblyStats,
         sink: &mut impl FnMut(StreamEvent<'_>),
     ) {
-        while let Some(first) = self.segs.first() {
-            if self.done || first.off > self.next {
+        while !self.done {
+            let Some(entry) = self.segs.first_entry() else { break };
+            if *entry.key() > self.next {
                 break;
             }
-            let seg = self.segs.remove(0);
-            self.buffered -= seg.data.len();
-            budget.used = budget.used.saturating_sub(seg.data.len());
-            if seg.end() > self.next {
-                let skip = (self.next - seg.off) as usize;
-                self.deliver(&seg.data[skip..], limits, stats, sink);
+            let (off, seg) = entry.remove_entry();
+            self.buffered -= cost(seg.len());
+            budget.used = budget.used.saturating_sub(cost(seg.len()));
+            if off + seg.len() as u64 > self.next {
+                let skip = (self.next - off) as usize;
+                self.deliver(&seg[skip..], limits, stats, sink);
             }
         }
         if self.done {
@@ -318,38 +333,46 @@ impl Reassembler {
         }
     }
 
-    /// Buffers an out-of-order segment, filling only holes (first bytes win).
-    fn buffer(
+    /// Holds an out-of-order segment, filling only holes (the first bytes to arrive win).
+    /// Returns false, holding nothing, when that would pass a cap.
+    fn try_buffer(
         &mut self,
         off: u64,
         data: &[u8],
         limits: &ReassemblyLimits,
         budget: &mut Budget,
         stats: &mut ReassemblyStats,
-        sink: &mut impl FnMut(StreamEvent<'_>),
-    ) {
-        // Pieces of [off, end) that no held segment covers.
+    ) -> bool {
         let end = off + data.len() as u64;
+        // The pieces of [off, end) no held segment covers: walk the held segments that overlap,
+        // starting with the one that begins before `off`, if it reaches past it.
+        let before = self.segs.range(..off).next_back().filter(|(s, d)| **s + d.len() as u64 > off);
         let mut pieces: Vec<(u64, u64)> = Vec::new();
-        let mut cursor = off;
-        let mut overlapped = false;
-        let mut conflict = false;
-        for s in &self.segs {
-            if s.end() <= cursor || s.off >= end {
-                continue;
-            }
+        let (mut cursor, mut overlapped, mut conflict) = (off, false, false);
+        for (&s, held) in before.into_iter().chain(self.segs.range(off..end)) {
+            let e = s + held.len() as u64;
             overlapped = true;
-            let (os, oe) = (s.off.max(off), s.end().min(end));
-            let held = &s.data[(os - s.off) as usize..(oe - s.off) as usize];
-            let new = &data[(os - off) as usize..(oe - off) as usize];
-            conflict |= held != new;
-            if s.off > cursor {
-                pieces.push((cursor, s.off));
+            let (os, oe) = (s.max(off), e.min(end));
+            if os < oe {
+                conflict |= held[(os - s) as usize..(oe - s) as usize]
+                    != data[(os - off) as usize..(oe - off) as usize];
             }
-            cursor = cursor.max(s.end());
+            if s > cursor {
+                pieces.push((cursor, s));
+            }
+            cursor = cursor.max(e);
         }
         if cursor < end {
             pieces.push((cursor, end));
+        }
+        let need: usize = pieces.iter().map(|(s, e)| cost((e - s) as usize)).sum();
+        if self.buffered + need > limits.max_buffered_per_stream {
+            stats.stream_cap_hits += 1;
+            return false;
+        }
+        if budget.used + need > budget.max {
+            stats.budget_cap_hits += 1;
+            return false;
         }
         if overlapped {
             stats.overlaps += 1;
@@ -357,47 +380,12 @@ impl Reassembler {
         if conflict {
             stats.overlap_conflicts += 1;
         }
-        let need: usize = pieces.iter().map(|(s, e)| (e - s) as usize).sum();
-        if self.buffered + need > limits.max_buffered_per_stream || budget.used + need > budget.max {
-            if self.buffered + need > limits.max_buffered_per_stream {
-                stats.stream_cap_hits += 1;
-            } else {
-                stats.budget_cap_hits += 1;
-            }
-            // Give up on the hole: skip to the first byte we hold (or this segment), deliver
-            // what is then contiguous, and try this segment again from the new position.
-            let first = self.segs.first().map_or(off, |s| s.off.min(off));
-            self.skip_to(first, limits, stats, sink);
-            self.drain(limits, budget, stats, sink);
-            if self.done {
-                return;
-            }
-            if end > self.next {
-                let skip = self.next.saturating_sub(off) as usize;
-                let rest = &data[skip.min(data.len())..];
-                let at = off.max(self.next);
-                if at == self.next {
-                    self.deliver(rest, limits, stats, sink);
-                    self.drain(limits, budget, stats, sink);
-                } else if rest.len() <= limits.max_buffered_per_stream
-                    && budget.used + rest.len() <= budget.max
-                {
-                    self.insert_pieces(at, rest, &[(at, at + rest.len() as u64)], budget);
-                }
-            }
-            return;
+        for (s, e) in pieces {
+            self.segs.insert(s, data[(s - off) as usize..(e - off) as usize].to_vec());
         }
-        self.insert_pieces(off, data, &pieces, budget);
-    }
-
-    fn insert_pieces(&mut self, off: u64, data: &[u8], pieces: &[(u64, u64)], budget: &mut Budget) {
-        for &(s, e) in pieces {
-            let bytes = data[(s - off) as usize..(e - off) as usize].to_vec();
-            let at = self.segs.partition_point(|x| x.off < s);
-            self.buffered += bytes.len();
-            budget.used += bytes.len();
-            self.segs.insert(at, Segment { off: s, data: bytes });
-        }
+        self.buffered += need;
+        budget.used += need;
+        true
     }
 }
 

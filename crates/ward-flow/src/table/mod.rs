@@ -377,7 +377,7 @@ pub struct FlowTable<A> {
     cfg: FlowConfig,
     uid_base: u64,
     next_uid: u64,
-    next_sweep: Timestamp,
+    swept_to: Timestamp,
     closing: VecDeque<(Timestamp, FlowKey)>,
     ended: Vec<Ended<A>>,
     last_emergency: Timestamp,
@@ -394,7 +394,7 @@ impl<A: Default> FlowTable<A> {
             cfg,
             uid_base: u64::from(worker) << 48,
             next_uid: 1,
-            next_sweep: Timestamp::ZERO,
+            swept_to: Timestamp::ZERO,
             closing: VecDeque::new(),
             ended: Vec::new(),
             last_emergency: Timestamp::ZERO,
@@ -500,7 +500,7 @@ impl<A: Default> FlowTable<A> {
     }
 
     /// Ends flows whose time is up at `now`: closed flows past their linger at once, idle ones
-    /// at each sweep interval. Cheap to call for every packet.
+    /// at the last multiple of the sweep interval before `now`. Cheap to call often.
     pub fn expire(&mut self, now: Timestamp) {
         while let Some(&(since, key)) = self.closing.front() {
             if now.nanos_since(since) <= self.cfg.closed_linger_ns {
@@ -525,11 +525,14 @@ impl<A: Default> FlowTable<A> {
                 }
             }
         }
-        if now >= self.next_sweep {
-            if self.next_sweep != Timestamp::ZERO {
-                self.sweep(now, 1);
-            }
-            self.next_sweep = now.add_nanos(self.cfg.sweep_interval_ns);
+        // Idle flows are swept as of fixed points in capture time (multiples of the interval),
+        // so that whether a flow was still there when its next packet came depends on the
+        // capture alone, not on when this table happened to be called.
+        let interval = self.cfg.sweep_interval_ns.max(1);
+        let boundary = Timestamp::from_nanos(now.as_nanos() - now.as_nanos() % interval);
+        if boundary > self.swept_to {
+            self.swept_to = boundary;
+            self.sweep(boundary, 1);
         }
     }
 
