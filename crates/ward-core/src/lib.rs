@@ -27,5 +27,5 @@ mod time;
 
 pub use flow::{Direction, Endpoint, FlowEndReason, FlowRecord, IpProto, Vlans};
 pub use mac::{Mac, MacParseError};
-pub use observation::{DeviceKey, Evidence, Observation, ObservationKind};
+pub use observation::{AccountKind, DeviceKey, Evidence, Observation, ObservationKind, Weakness};
 pub use time::{Timestamp, TimestampParseError};

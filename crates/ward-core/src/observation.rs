@@ -96,4 +96,69 @@ pub enum ObservationKind {
     },
     /// A conversation ended. The device is the initiator.
     FlowEnd(Box<FlowRecord>),
+    /// The device accepts or is sent a login seen in cleartext. The secret itself is never
+    /// kept: only the protocol, what kind of account it was for, and whether the pair is a
+    /// known default.
+    Credential {
+        /// `http-basic`, `ftp`, `telnet`, `snmp`, `mqtt`, ...
+        protocol: Cow<'static, str>,
+        /// What kind of account the user name names.
+        account: AccountKind,
+        /// What makes it weak.
+        weakness: Weakness,
+        /// Whether the server accepted it, when the traffic shows.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        accepted: Option<bool>,
+        /// Which exchange showed it.
+        evidence: Evidence,
+    },
+}
+
+/// The kind of account a user name stands for. The name itself is not kept: it can name a
+/// person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    /// `admin`, `administrator`, `supervisor`.
+    Admin,
+    /// `root`, `su`.
+    Root,
+    /// Vendor service and maintenance accounts: `service`, `tech`, `support`, `maint`, ...
+    Service,
+    /// `guest`, `user`, `demo`, `test`.
+    Generic,
+    /// `anonymous`, `ftp`.
+    Anonymous,
+    /// No user name (SNMP communities, password-only logins).
+    None,
+    /// Any other name, most likely a person's or a device's own.
+    Named,
+}
+
+impl AccountKind {
+    /// Classifies a user name without keeping it.
+    pub fn of(user: &str) -> AccountKind {
+        let u = user.trim().to_ascii_lowercase();
+        match u.as_str() {
+            "" => AccountKind::None,
+            "admin" | "administrator" | "supervisor" | "sysadmin" | "adm" => AccountKind::Admin,
+            "root" | "su" | "superuser" => AccountKind::Root,
+            "service" | "tech" | "technician" | "support" | "maint" | "maintenance" | "field"
+            | "fieldservice" | "installer" | "manufacturer" | "factory" | "engineer" | "biomed"
+            | "operator" => AccountKind::Service,
+            "guest" | "user" | "demo" | "test" | "default" | "public" | "private" => AccountKind::Generic,
+            "anonymous" | "ftp" => AccountKind::Anonymous,
+            _ => AccountKind::Named,
+        }
+    }
+}
+
+/// What makes a credential weak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Weakness {
+    /// Sent in cleartext: anyone on the path can read it.
+    Cleartext,
+    /// A factory default or widely known pair, sent in cleartext.
+    Default,
 }

@@ -32,12 +32,17 @@
 //! ```
 
 pub mod arp;
+pub mod dhcp;
 mod flow;
 mod registry;
 
 pub use flow::{FlowDissection, MAX_PENDING, OBSERVATIONS_PER_FLOW, PROBE_BYTES, Want};
 pub use registry::{DissectStats, MAX_FLOW_DISSECTORS, Registry};
-use ward_core::{Direction, Endpoint, IpProto, Mac, Observation, Timestamp, Vlans};
+use std::borrow::Cow;
+
+use ward_core::{
+    DeviceKey, Direction, Endpoint, Evidence, IpProto, Mac, Observation, ObservationKind, Timestamp, Vlans,
+};
 
 /// The transport a flow dissector reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -176,6 +181,53 @@ impl<'a> Emitter<'a> {
     pub fn room(&self) -> usize {
         self.room
     }
+}
+
+/// An attribute observation; the value is cleaned with [`clean_value`]. Empty values are
+/// not worth an observation: `None`.
+pub fn attribute(
+    ts: Timestamp,
+    device: DeviceKey,
+    key: &'static str,
+    value: &str,
+    source: &'static str,
+    confidence: u8,
+) -> Option<Observation> {
+    let value = clean_value(value);
+    if value.trim().is_empty() {
+        return None;
+    }
+    Some(Observation {
+        ts,
+        device,
+        kind: ObservationKind::Attribute {
+            key: Cow::Borrowed(key),
+            value,
+            evidence: Evidence::new(source, confidence),
+        },
+    })
+}
+
+/// Bytes as text when they are printable ASCII, else as colon-separated hex (identifiers
+/// such as DHCP client ids and relay circuit ids come both ways).
+pub fn text_or_hex(b: &[u8]) -> String {
+    if !b.is_empty() && b.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
+        String::from_utf8_lossy(b).into_owned()
+    } else {
+        hex(b)
+    }
+}
+
+/// Colon-separated hex.
+pub fn hex(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len() * 3);
+    for (i, x) in b.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        out.push_str(&format!("{x:02x}"));
+    }
+    out
 }
 
 /// Cuts `s` to at most [`MAX_VALUE_LEN`] bytes at a character boundary and drops control

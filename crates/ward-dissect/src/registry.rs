@@ -26,7 +26,10 @@ impl Registry {
 
     /// Every dissector Ward has.
     pub fn builtin() -> Registry {
-        Registry::empty().with_frame(Box::new(crate::arp::ArpDissector))
+        Registry::empty()
+            .with_frame(Box::new(crate::arp::ArpDissector))
+            .with(Box::new(crate::dhcp::Dhcp4Dissector))
+            .with(Box::new(crate::dhcp::Dhcp6Dissector))
     }
 
     /// Adds a frame dissector.

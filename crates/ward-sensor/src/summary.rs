@@ -11,13 +11,19 @@ use std::net::IpAddr;
 
 use hashbrown::HashMap;
 use serde::Serialize;
-use ward_core::{DeviceKey, FlowRecord, IpProto, Mac, Observation, ObservationKind, Timestamp};
+use ward_core::{
+    AccountKind, DeviceKey, FlowRecord, IpProto, Mac, Observation, ObservationKind, Timestamp, Weakness,
+};
 
 use crate::counters::{Counters, ProtocolCounts};
 use crate::pipeline::{FileReport, Report};
 
 /// A MAC sending for more addresses than this (and not claiming them by ARP) is a router.
 pub const ROUTER_MIN_ADDRESSES: usize = 8;
+/// Distinct attributes (key and value) kept per device key; more are counted, not listed.
+const MAX_ATTRIBUTES: usize = 128;
+/// Distinct credential findings kept per device key.
+const MAX_CREDENTIALS: usize = 16;
 /// Services remembered per address.
 const MAX_SERVICES: usize = 64;
 /// Addresses one MAC may claim by ARP in the summary.
@@ -35,6 +41,27 @@ struct MacSeen {
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     evidence: BTreeSet<String>,
+}
+
+struct AttributeSeen {
+    source: String,
+    confidence: u8,
+    first: Timestamp,
+    last: Timestamp,
+    count: u64,
+}
+
+struct CredentialSeen {
+    source: String,
+    accepted: Option<bool>,
+    count: u64,
+}
+
+/// What one device key announced about itself.
+#[derive(Default)]
+struct Announced {
+    attributes: BTreeMap<(String, String), AttributeSeen>,
+    credentials: BTreeMap<(String, AccountKind, Weakness), CredentialSeen>,
 }
 
 #[derive(Default, Clone)]
@@ -82,6 +109,8 @@ pub struct Sightings {
     flows: u64,
     untracked: u64,
     claims_not_listed: u64,
+    announced: HashMap<DeviceKey, Announced>,
+    attributes_not_listed: u64,
 }
 
 impl Sightings {
@@ -110,8 +139,94 @@ impl Sightings {
                 }
             }
             ObservationKind::FlowEnd(r) => self.flow(r),
-            ObservationKind::Attribute { .. } => {}
+            ObservationKind::Attribute { key, value, evidence } => {
+                let a = self.announced.entry(o.device).or_default();
+                let k = (key.to_string(), value.clone());
+                if !a.attributes.contains_key(&k) && a.attributes.len() >= MAX_ATTRIBUTES {
+                    self.attributes_not_listed += 1;
+                    return;
+                }
+                let e = a.attributes.entry(k).or_insert_with(|| AttributeSeen {
+                    source: evidence.source.to_string(),
+                    confidence: evidence.confidence,
+                    first: o.ts,
+                    last: o.ts,
+                    count: 0,
+                });
+                e.count += 1;
+                e.first = e.first.min(o.ts);
+                e.last = e.last.max(o.ts);
+                if evidence.confidence > e.confidence {
+                    e.confidence = evidence.confidence;
+                    e.source = evidence.source.to_string();
+                }
+            }
+            ObservationKind::Credential { protocol, account, weakness, accepted, evidence } => {
+                let a = self.announced.entry(o.device).or_default();
+                let k = (protocol.to_string(), *account, *weakness);
+                if !a.credentials.contains_key(&k) && a.credentials.len() >= MAX_CREDENTIALS {
+                    self.attributes_not_listed += 1;
+                    return;
+                }
+                let c = a.credentials.entry(k).or_insert_with(|| CredentialSeen {
+                    source: evidence.source.to_string(),
+                    accepted: None,
+                    count: 0,
+                });
+                c.count += 1;
+                // Once accepted, it stays accepted.
+                c.accepted = match (c.accepted, *accepted) {
+                    (Some(true), _) | (_, Some(true)) => Some(true),
+                    (prev, None) => prev,
+                    (_, now) => now,
+                };
+            }
         }
+    }
+
+    /// What the device keys of one summarised device announced.
+    fn announced_by(&self, keys: impl Iterator<Item = DeviceKey>, d: &mut DeviceSummary) {
+        let mut attrs: BTreeMap<(String, String), &AttributeSeen> = BTreeMap::new();
+        let mut creds: BTreeMap<(String, AccountKind, Weakness), &CredentialSeen> = BTreeMap::new();
+        for key in keys {
+            let Some(a) = self.announced.get(&key) else { continue };
+            for (k, v) in &a.attributes {
+                attrs
+                    .entry(k.clone())
+                    .and_modify(|old| {
+                        if v.confidence > old.confidence {
+                            *old = v
+                        }
+                    })
+                    .or_insert(v);
+            }
+            for (k, v) in &a.credentials {
+                creds.entry(k.clone()).or_insert(v);
+            }
+        }
+        d.attributes = attrs
+            .into_iter()
+            .map(|((key, value), a)| AttributeSummary {
+                key,
+                value,
+                source: a.source.clone(),
+                confidence: a.confidence,
+                first_seen: a.first,
+                last_seen: a.last,
+                count: a.count,
+            })
+            .collect();
+        d.credentials = creds
+            .into_iter()
+            .map(|((protocol, account, weakness), c)| CredentialSummary {
+                protocol,
+                account,
+                weakness,
+                accepted: c.accepted,
+                source: c.source.clone(),
+                count: c.count,
+            })
+            .collect();
     }
 
     fn mac(&mut self, mac: Mac) -> Option<&mut MacSeen> {
@@ -205,6 +320,10 @@ impl Sightings {
                     d.add(s);
                 }
             }
+            self.announced_by(
+                std::iter::once(DeviceKey::Mac(*mac)).chain(ips.iter().map(|ip| DeviceKey::Ip(*ip))),
+                &mut d,
+            );
             owned.extend(ips);
             out.push(d);
         }
@@ -221,6 +340,7 @@ impl Sightings {
                 ..DeviceSummary::default()
             };
             d.add(s);
+            self.announced_by(std::iter::once(DeviceKey::Ip(*ip)), &mut d);
             out.push(d);
         }
         out
@@ -250,6 +370,7 @@ impl Sightings {
             devices: self.devices(),
             devices_not_tracked: self.untracked,
             arp_claims_not_listed: self.claims_not_listed,
+            attributes_not_listed: self.attributes_not_listed,
             caps_hit: c.caps_hit().into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             counters: c.clone(),
             threads: report.threads,
@@ -300,6 +421,50 @@ pub struct DeviceSummary {
     pub router: bool,
     /// Which kinds of evidence showed it.
     pub evidence: Vec<String>,
+    /// What it announced about itself (host name, vendor class, model, ...), each with the
+    /// protocol field that said it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<AttributeSummary>,
+    /// Logins seen in cleartext, without their secrets.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<CredentialSummary>,
+}
+
+/// One thing a device announced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AttributeSummary {
+    /// What it is (`hostname`, `vendor_class`, ...).
+    pub key: String,
+    /// Its value.
+    pub value: String,
+    /// The protocol field it came from (`dhcp.option12`).
+    pub source: String,
+    /// 0-100.
+    pub confidence: u8,
+    /// First time it was said.
+    pub first_seen: Timestamp,
+    /// Last time it was said.
+    pub last_seen: Timestamp,
+    /// How often it was said.
+    pub count: u64,
+}
+
+/// A weak login, without its secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CredentialSummary {
+    /// The protocol that carried it.
+    pub protocol: String,
+    /// What kind of account.
+    pub account: AccountKind,
+    /// Cleartext, or a known default.
+    pub weakness: Weakness,
+    /// Whether the server accepted it, when the traffic shows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<bool>,
+    /// The exchange that showed it.
+    pub source: String,
+    /// How often it was seen.
+    pub count: u64,
 }
 
 impl DeviceSummary {
@@ -366,6 +531,8 @@ pub struct Summary {
     pub devices_not_tracked: u64,
     /// ARP claims beyond the addresses listed per MAC.
     pub arp_claims_not_listed: u64,
+    /// Attributes and credential findings beyond those listed per device.
+    pub attributes_not_listed: u64,
     /// Caps that were hit, with counts.
     pub caps_hit: BTreeMap<String, u64>,
     /// All counters.
