@@ -33,6 +33,7 @@
 
 pub mod arp;
 pub mod dhcp;
+pub mod dns;
 mod flow;
 mod registry;
 
@@ -143,6 +144,12 @@ pub trait Session: Send {
     /// The flow ended.
     fn end(&mut self, ctx: &FlowContext, out: &mut Emitter<'_>) {
         let _ = (ctx, out);
+    }
+
+    /// A more precise name for what the flow speaks than the dissector's own, once the session
+    /// knows (`mdns` for the DNS dissector on the mDNS group). The flow is recorded under it.
+    fn protocol(&self) -> Option<&'static str> {
+        None
     }
 }
 

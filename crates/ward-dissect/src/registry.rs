@@ -30,6 +30,7 @@ impl Registry {
             .with_frame(Box::new(crate::arp::ArpDissector))
             .with(Box::new(crate::dhcp::Dhcp4Dissector))
             .with(Box::new(crate::dhcp::Dhcp6Dissector))
+            .with(Box::new(crate::dns::DnsDissector))
     }
 
     /// Adds a frame dissector.

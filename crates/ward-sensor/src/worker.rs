@@ -343,7 +343,7 @@ impl Worker {
             }
         }
         flow.app.dissection.on_end(&ctx, out, dissect);
-        let app = flow.app.dissection.protocol(registry).map(Cow::Borrowed);
+        let app = flow.app.dissection.protocol().map(Cow::Borrowed);
         let record = flow.record(reason, app);
         out.push(Observation {
             ts: record.end,

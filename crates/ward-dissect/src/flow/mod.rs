@@ -25,6 +25,8 @@ pub struct Probing {
 /// State while bound to a dissector.
 pub struct Active {
     which: usize,
+    /// The dissector's name, or what its session said more precisely.
+    protocol: &'static str,
     session: Box<dyn Session>,
     bufs: [Vec<u8>; 2],
     room: usize,
@@ -73,10 +75,10 @@ pub enum FlowDissection {
     Probing(Box<Probing>),
     /// Bound to one dissector.
     Active(Box<Active>),
-    /// Finished; `matched` names the dissector that had the flow, if one did.
+    /// Finished; `protocol` names what the flow spoke, if a dissector recognised it.
     Done {
-        /// Index of the dissector in the registry.
-        matched: Option<u16>,
+        /// The dissector's name, or its session's more precise one.
+        protocol: Option<&'static str>,
     },
 }
 
@@ -91,7 +93,7 @@ impl FlowDissection {
                 dropped: [0; 2],
             }))
         } else {
-            FlowDissection::Done { matched: None }
+            FlowDissection::Done { protocol: None }
         }
     }
 
@@ -101,13 +103,12 @@ impl FlowDissection {
     }
 
     /// The application protocol, once a dissector matched.
-    pub fn protocol(&self, registry: &Registry) -> Option<&'static str> {
-        let i = match self {
-            FlowDissection::Active(a) => a.which,
-            FlowDissection::Done { matched: Some(i) } => usize::from(*i),
-            _ => return None,
-        };
-        registry.flow_name(i)
+    pub fn protocol(&self) -> Option<&'static str> {
+        match self {
+            FlowDissection::Active(a) => Some(a.protocol),
+            FlowDissection::Done { protocol } => *protocol,
+            _ => None,
+        }
     }
 
     /// Feeds one UDP datagram.
@@ -132,8 +133,11 @@ impl FlowDissection {
             let r = a.session.parse(ctx, dir, payload, &mut emitter);
             a.room = emitter.room();
             stats.observation_cap_hits += emitter.dropped();
-            let which = a.which;
-            self.after_parse(registry, which, r, stats);
+            if let Some(p) = a.session.protocol() {
+                a.protocol = p;
+            }
+            let (which, protocol) = (a.which, a.protocol);
+            self.after_parse(registry, which, protocol, r, stats);
         }
         self.want()
     }
@@ -216,14 +220,17 @@ impl FlowDissection {
         };
         a.room = emitter.room();
         stats.observation_cap_hits += emitter.dropped();
+        if let Some(p) = a.session.protocol() {
+            a.protocol = p;
+        }
         let over = a.bufs[d].len() > MAX_PENDING;
-        let which = a.which;
+        let (which, protocol) = (a.which, a.protocol);
         if over && matches!(r, Parsed::Consumed(_)) {
             stats.pending_cap_hits += 1;
-            *self = FlowDissection::Done { matched: Some(which as u16) };
+            *self = FlowDissection::Done { protocol: Some(protocol) };
             return;
         }
-        self.after_parse(registry, which, r, stats);
+        self.after_parse(registry, which, protocol, r, stats);
     }
 
     /// Ends probing when every candidate has refused both directions.
@@ -232,21 +239,28 @@ impl FlowDissection {
             let all = registry.candidates(p.transport);
             if p.excluded[0] & p.excluded[1] & all == all {
                 stats.flows_unmatched += 1;
-                *self = FlowDissection::Done { matched: None };
+                *self = FlowDissection::Done { protocol: None };
             }
         }
         self.want()
     }
 
-    fn after_parse(&mut self, registry: &Registry, which: usize, r: Parsed, stats: &mut DissectStats) {
+    fn after_parse(
+        &mut self,
+        registry: &Registry,
+        which: usize,
+        protocol: &'static str,
+        r: Parsed,
+        stats: &mut DissectStats,
+    ) {
         match r {
             Parsed::Consumed(_) => {}
-            Parsed::Done => *self = FlowDissection::Done { matched: Some(which as u16) },
+            Parsed::Done => *self = FlowDissection::Done { protocol: Some(protocol) },
             Parsed::Malformed(_) => {
                 if let Some(name) = registry.flow_name(which) {
                     DissectStats::bump(&mut stats.malformed, name);
                 }
-                *self = FlowDissection::Done { matched: Some(which as u16) };
+                *self = FlowDissection::Done { protocol: Some(protocol) };
             }
         }
     }
@@ -256,6 +270,7 @@ impl FlowDissection {
         DissectStats::bump(&mut stats.flows_matched, d.name());
         *self = FlowDissection::Active(Box::new(Active {
             which: i,
+            protocol: d.name(),
             session: d.start(),
             bufs: [Vec::new(), Vec::new()],
             room: OBSERVATIONS_PER_FLOW,
@@ -273,7 +288,7 @@ impl FlowDissection {
                     a.bufs[d].clear();
                 } else {
                     stats.gave_up_at_gap += 1;
-                    *self = FlowDissection::Done { matched: Some(a.which as u16) };
+                    *self = FlowDissection::Done { protocol: Some(a.protocol) };
                 }
             }
             FlowDissection::Idle | FlowDissection::Done { .. } => {}
@@ -288,11 +303,11 @@ impl FlowDissection {
                 let mut emitter = Emitter::new(out, a.room);
                 a.session.end(ctx, &mut emitter);
                 stats.observation_cap_hits += emitter.dropped();
-                *self = FlowDissection::Done { matched: Some(a.which as u16) };
+                *self = FlowDissection::Done { protocol: Some(a.session.protocol().unwrap_or(a.protocol)) };
             }
             FlowDissection::Probing(_) => {
                 stats.flows_unmatched += 1;
-                *self = FlowDissection::Done { matched: None };
+                *self = FlowDissection::Done { protocol: None };
             }
             other => *self = other,
         }

@@ -155,14 +155,14 @@ fn probes_on_payload_whatever_the_port_and_parses_split_messages() {
     let (mut out, mut st) = (Vec::new(), DissectStats::default());
     let c = ctx();
     assert_eq!(fd.on_stream(&reg, &c, Direction::ToResponder, b"HEL", &mut out, &mut st), Want::More);
-    assert!(fd.protocol(&reg).is_none());
+    assert!(fd.protocol().is_none());
     fd.on_stream(&reg, &c, Direction::ToResponder, b"LO pump-7\nHELLO mon", &mut out, &mut st);
-    assert_eq!(fd.protocol(&reg), Some("hello"));
+    assert_eq!(fd.protocol(), Some("hello"));
     assert_eq!(names(&out), ["pump-7"]);
     fd.on_stream(&reg, &c, Direction::ToResponder, b"itor-3\n", &mut out, &mut st);
     assert_eq!(names(&out), ["pump-7", "monitor-3"]);
     assert_eq!(fd.on_stream(&reg, &c, Direction::ToResponder, b"QUIT\n", &mut out, &mut st), Want::Enough);
-    assert_eq!(fd.protocol(&reg), Some("hello"), "the protocol is remembered after Done");
+    assert_eq!(fd.protocol(), Some("hello"), "the protocol is remembered after Done");
     assert_eq!(st.flows_matched.get("hello"), Some(&1));
 }
 
@@ -174,7 +174,7 @@ fn server_first_protocols_match_on_the_responder() {
     fd.on_stream(&reg, &ctx(), Direction::ToInitiator, b"22", &mut out, &mut st);
     assert!(fd.wants_data());
     fd.on_stream(&reg, &ctx(), Direction::ToInitiator, b"0 HELLO\n", &mut out, &mut st);
-    assert_eq!(fd.protocol(&reg), Some("banner"));
+    assert_eq!(fd.protocol(), Some("banner"));
     // Its parser calls "220 HELLO" malformed: counted, flow given up.
     assert_eq!(st.malformed.get("banner"), Some(&1));
     assert!(!fd.wants_data());
@@ -194,7 +194,7 @@ fn unknown_payload_ends_probing_once_both_sides_spoke() {
         Want::Enough
     );
     assert_eq!(st.flows_unmatched, 1);
-    assert!(fd.protocol(&reg).is_none());
+    assert!(fd.protocol().is_none());
 }
 
 /// A protocol that can never decide: it shows that probing stops at its byte budget.
