@@ -18,11 +18,10 @@ fn ctx(from: [u8; 4], to: [u8; 4]) -> FlowContext {
     }
 }
 
-fn run(
-    ctx: &FlowContext,
-    dir: Direction,
-    bytes: &[u8],
-) -> (Vec<(DeviceKey, String, String, String)>, Option<&'static str>) {
+/// (device, key, value, source) of each attribute.
+type Attrs = Vec<(DeviceKey, String, String, String)>;
+
+fn run(ctx: &FlowContext, dir: Direction, bytes: &[u8]) -> (Attrs, Option<&'static str>) {
     assert_eq!(DnsDissector.probe(dir, bytes), Probe::Match);
     let mut session = DnsDissector.start();
     let mut out = Vec::new();
