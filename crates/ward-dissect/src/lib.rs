@@ -32,9 +32,12 @@
 //! ```
 
 pub mod arp;
+pub mod cdp;
 pub mod dhcp;
 pub mod dns;
 mod flow;
+pub mod lldp;
+pub mod nbns;
 mod registry;
 
 pub use flow::{FlowDissection, MAX_PENDING, OBSERVATIONS_PER_FLOW, PROBE_BYTES, Want};
@@ -112,7 +115,13 @@ pub trait FrameDissector: Send + Sync {
     /// The protocol's short name (`arp`).
     fn name(&self) -> &'static str;
     /// The EtherTypes it reads.
-    fn ether_types(&self) -> &'static [u16];
+    fn ether_types(&self) -> &'static [u16] {
+        &[]
+    }
+    /// The LLC SNAP (OUI, protocol id) pairs it reads in 802.3 frames.
+    fn snap_ids(&self) -> &'static [([u8; 3], u16)] {
+        &[]
+    }
     /// Reads one frame's payload (after the EtherType). `Err` names a framing violation.
     fn dissect(&self, ctx: &FrameContext, payload: &[u8], out: &mut Emitter<'_>) -> Result<(), &'static str>;
 }

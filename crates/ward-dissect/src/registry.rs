@@ -28,8 +28,12 @@ impl Registry {
     pub fn builtin() -> Registry {
         Registry::empty()
             .with_frame(Box::new(crate::arp::ArpDissector))
+            .with_frame(Box::new(crate::lldp::LldpDissector))
+            .with_frame(Box::new(crate::cdp::CdpDissector))
             .with(Box::new(crate::dhcp::Dhcp4Dissector))
             .with(Box::new(crate::dhcp::Dhcp6Dissector))
+            // NetBIOS names parse as DNS too: the narrower shape is asked first.
+            .with(Box::new(crate::nbns::NbnsDissector))
             .with(Box::new(crate::dns::DnsDissector))
     }
 
@@ -98,6 +102,34 @@ impl Registry {
     /// Whether a frame dissector reads this EtherType.
     pub fn reads_ether_type(&self, ether_type: u16) -> bool {
         self.frames.iter().any(|d| d.ether_types().contains(&ether_type))
+    }
+
+    /// Runs the frame dissectors for an 802.3 frame's LLC payload: an LLC SNAP header
+    /// (AA AA 03, then an OUI and a protocol id) picks the dissector. Returns whether one read it.
+    pub fn dissect_llc(
+        &self,
+        ctx: &FrameContext,
+        llc: &[u8],
+        out: &mut Vec<Observation>,
+        stats: &mut DissectStats,
+    ) -> bool {
+        let Some(([0xaa, 0xaa, 0x03, o1, o2, o3, p1, p2], payload)) =
+            llc.split_first_chunk::<8>().map(|(h, p)| (*h, p))
+        else {
+            return false;
+        };
+        let id = ([o1, o2, o3], u16::from_be_bytes([p1, p2]));
+        let mut read = false;
+        for d in self.frames.iter().filter(|d| d.snap_ids().contains(&id)) {
+            read = true;
+            DissectStats::bump(&mut stats.frames, d.name());
+            let mut emitter = Emitter::new(out, FRAME_ROOM);
+            if d.dissect(ctx, payload, &mut emitter).is_err() {
+                DissectStats::bump(&mut stats.malformed, d.name());
+            }
+            stats.observation_cap_hits += emitter.dropped();
+        }
+        read
     }
 
     /// Runs the frame dissectors for `ether_type` over a frame's payload; returns whether one

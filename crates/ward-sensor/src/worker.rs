@@ -127,9 +127,16 @@ impl Worker {
                     self.frame_dissect(p.ts, &frame, ether_type, payload);
                 }
             }
-            Net::Llc(_) => {
+            Net::Llc(llc) => {
                 self.counters.protocols.llc += 1;
                 self.l2_source(p.ts, frame.src_mac, frame.vlans);
+                let ctx = FrameContext {
+                    ts: p.ts,
+                    src_mac: frame.src_mac,
+                    dst_mac: frame.dst_mac,
+                    vlans: frame.vlans,
+                };
+                self.registry.dissect_llc(&ctx, llc, &mut self.out, &mut self.counters.dissect);
             }
             Net::None => self.counters.protocols.undecoded += 1,
         }
