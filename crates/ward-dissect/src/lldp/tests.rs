@@ -16,7 +16,10 @@ fn org(oui: [u8; 3], sub: u8, v: &[u8]) -> Vec<u8> {
     tlv(127, &body)
 }
 
-fn run(payload: &[u8]) -> (Vec<(String, String, String)>, Result<(), &'static str>) {
+/// (key, value, source) of each attribute.
+type Attrs = Vec<(String, String, String)>;
+
+fn run(payload: &[u8]) -> (Attrs, Result<(), &'static str>) {
     let ctx = FrameContext {
         ts: Timestamp::ZERO,
         src_mac: Some(Mac([0x00, 0x09, 0x5c, 1, 2, 3])),
