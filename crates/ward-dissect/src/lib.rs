@@ -33,12 +33,16 @@
 
 pub mod arp;
 pub mod cdp;
+pub mod credentials;
 pub mod dhcp;
 pub mod dns;
 mod flow;
+pub mod http;
 pub mod lldp;
 pub mod nbns;
 mod registry;
+#[cfg(test)]
+mod testutil;
 
 pub use flow::{FlowDissection, MAX_PENDING, OBSERVATIONS_PER_FLOW, PROBE_BYTES, Want};
 pub use registry::{DissectStats, MAX_FLOW_DISSECTORS, Registry};
