@@ -41,6 +41,7 @@ pub mod http;
 pub mod lldp;
 pub mod nbns;
 mod registry;
+pub mod ssdp;
 #[cfg(test)]
 mod testutil;
 
@@ -261,4 +262,44 @@ pub fn clean_value(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// Remembers which attributes a flow already reported, so that a device repeating itself
+/// (an SSDP announcement every few minutes, NTP polls) does not use the flow's observation
+/// budget up. It holds hashes, never the values, and forgets nothing until it is full: then
+/// it reports everything again rather than grow.
+#[derive(Default, Debug)]
+pub struct Repeats {
+    seen: Vec<u64>,
+}
+
+impl Repeats {
+    /// How many distinct attributes are remembered.
+    pub const CAPACITY: usize = 64;
+
+    /// Whether (`device`, `key`, `value`) is new to this flow; remembers it.
+    pub fn first(&mut self, device: &DeviceKey, key: &str, value: &str) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        (device, key, value).hash(&mut h);
+        let h = h.finish();
+        if self.seen.contains(&h) {
+            return false;
+        }
+        if self.seen.len() < Self::CAPACITY {
+            self.seen.push(h);
+        }
+        true
+    }
+
+    /// Emits the attribute unless this flow reported it already.
+    pub fn emit(&mut self, out: &mut Emitter<'_>, obs: Option<Observation>) {
+        let Some(obs) = obs else { return };
+        if let ObservationKind::Attribute { key, value, .. } = &obs.kind
+            && !self.first(&obs.device, key, value)
+        {
+            return;
+        }
+        out.emit(obs);
+    }
 }

@@ -35,6 +35,7 @@ impl Registry {
             // NetBIOS names parse as DNS too: the narrower shape is asked first.
             .with(Box::new(crate::nbns::NbnsDissector))
             .with(Box::new(crate::dns::DnsDissector))
+            .with(Box::new(crate::ssdp::SsdpDissector))
             .with(Box::new(crate::http::HttpDissector))
     }
 
