@@ -41,9 +41,12 @@ pub mod http;
 pub mod lldp;
 pub mod nbns;
 mod registry;
+pub mod socks;
 pub mod ssdp;
 #[cfg(test)]
 mod testutil;
+pub mod tls;
+mod tunnel;
 
 pub use flow::{FlowDissection, MAX_PENDING, OBSERVATIONS_PER_FLOW, PROBE_BYTES, Want};
 pub use registry::{DissectStats, MAX_FLOW_DISSECTORS, Registry};

@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 use base64::Engine;
 use ward_core::{DeviceKey, Direction, Observation};
 
+use crate::tunnel::Tunnel;
 use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Session, Transport, attribute, credentials};
 
 /// The HTTP dissector.
@@ -78,18 +79,32 @@ enum Framing {
     Trailer,
     /// The body runs to the end of the connection: nothing more to read.
     Opaque,
+    /// A `CONNECT` was asked: what follows waits for the answer.
+    AwaitTunnel,
+    /// A `CONNECT` was granted: the rest is another protocol.
+    Tunnel,
+}
+
+/// What the response to a request depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Method {
+    Head,
+    Connect,
+    Other,
 }
 
 #[derive(Default)]
 struct HttpSession {
     framing: [Framing; 2],
-    /// Methods of requests not answered yet (a HEAD response has no body).
-    methods: VecDeque<bool>,
+    /// Methods of requests not answered yet (a HEAD response has no body, a CONNECT
+    /// response opens a tunnel).
+    methods: VecDeque<Method>,
     /// Logins of requests not answered yet: (user, password) are judged at once; this holds
     /// only the verdict, waiting for the response's status.
     logins: VecDeque<Option<PendingLogin>>,
     last_agent: Option<String>,
     last_server: Option<String>,
+    tunnel: Tunnel,
 }
 
 struct PendingLogin {
@@ -128,7 +143,7 @@ impl HttpSession {
         loop {
             let rest = &data[used..];
             match self.framing[d] {
-                Framing::Head => return Some(used),
+                Framing::Head | Framing::AwaitTunnel | Framing::Tunnel => return Some(used),
                 Framing::Opaque => return Some(data.len()),
                 Framing::Body(n) => {
                     let take = (rest.len() as u64).min(n);
@@ -176,6 +191,16 @@ impl Session for HttpSession {
         let ts = ctx.ts;
         let mut used = 0;
         loop {
+            match self.framing[d] {
+                Framing::Tunnel => {
+                    return match self.tunnel.parse(ctx, dir, &data[used..], out) {
+                        Parsed::Consumed(n) => Parsed::Consumed(used + n),
+                        other => other,
+                    };
+                }
+                Framing::AwaitTunnel => return Parsed::Consumed(used),
+                _ => {}
+            }
             match self.skip_body(d, &data[used..]) {
                 Some(n) => used += n,
                 None => return Parsed::Malformed("bad chunked framing"),
@@ -220,7 +245,12 @@ impl Session for HttpSession {
                     }
                 });
                 self.logins.push_back(login);
-                self.methods.push_back(req.method == Some("HEAD"));
+                let method = match req.method {
+                    Some("HEAD") => Method::Head,
+                    Some("CONNECT") => Method::Connect,
+                    _ => Method::Other,
+                };
+                self.methods.push_back(method);
                 if self.methods.len() > 64 {
                     // A client pipelining without answers: forget the oldest.
                     self.methods.pop_front();
@@ -228,7 +258,11 @@ impl Session for HttpSession {
                         out.emit(l.observation);
                     }
                 }
-                self.framing[d] = body_framing(req.headers, false);
+                self.framing[d] = if method == Method::Connect {
+                    Framing::AwaitTunnel
+                } else {
+                    body_framing(req.headers, false)
+                };
             } else {
                 let mut resp = httparse::Response::new(&mut headers);
                 let n = match resp.parse(rest) {
@@ -249,7 +283,7 @@ impl Session for HttpSession {
                 }
                 // 1xx answers are interim: the real one follows.
                 if code >= 200 {
-                    let head = self.methods.pop_front().unwrap_or(false);
+                    let method = self.methods.pop_front().unwrap_or(Method::Other);
                     if let Some(Some(mut login)) = self.logins.pop_front() {
                         if let ward_core::ObservationKind::Credential { accepted, .. } =
                             &mut login.observation.kind
@@ -258,7 +292,15 @@ impl Session for HttpSession {
                         }
                         out.emit(login.observation);
                     }
-                    self.framing[d] = if head || code == 204 || code == 304 {
+                    if method == Method::Connect {
+                        // Granted, both directions carry another protocol from here; refused,
+                        // the client may ask again. Client bytes that waited are offered
+                        // again with its next ones.
+                        self.framing =
+                            [if (200..300).contains(&code) { Framing::Tunnel } else { Framing::Head }; 2];
+                        continue;
+                    }
+                    self.framing[d] = if method == Method::Head || code == 204 || code == 304 {
                         Framing::Head
                     } else {
                         body_framing(resp.headers, true)
@@ -268,17 +310,21 @@ impl Session for HttpSession {
         }
     }
 
-    fn gap(&mut self, dir: Direction, _len: u64) -> bool {
+    fn gap(&mut self, dir: Direction, len: u64) -> bool {
+        if self.framing[dir.index()] == Framing::Tunnel {
+            return self.tunnel.gap(dir, len);
+        }
         // Where the next message starts is unknown after a hole; this direction is done.
         self.framing[dir.index()] = Framing::Opaque;
         true
     }
 
-    fn end(&mut self, _ctx: &FlowContext, out: &mut Emitter<'_>) {
+    fn end(&mut self, ctx: &FlowContext, out: &mut Emitter<'_>) {
         // Logins whose answer never came: accepted or not, unknown.
         for login in self.logins.drain(..).flatten() {
             out.emit(login.observation);
         }
+        self.tunnel.end(ctx, out);
     }
 }
 

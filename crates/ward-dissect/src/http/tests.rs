@@ -135,3 +135,21 @@ proptest! {
         converse(HttpDissector, &flow(), &[(ToResponder, &req[..cut]), (ToResponder, &req[cut..]), (ToInitiator, &data)]);
     }
 }
+
+#[test]
+fn connect_tunnel_is_read_as_tls() {
+    let req = b"CONNECT portal.vendor.example:443 HTTP/1.1\r\nHost: portal.vendor.example:443\r\nUser-Agent: Updater/2.0\r\n\r\n";
+    let resp = b"HTTP/1.1 200 Connection established\r\n\r\n";
+    // A ClientHello with only a cipher and no extensions.
+    let mut body = vec![3, 3];
+    body.extend([0; 32]);
+    body.extend([0, 0, 2, 0x00, 0x2f, 1, 0]);
+    let mut hello = vec![22, 3, 1, 0, (body.len() + 4) as u8, 1, 0, 0, body.len() as u8];
+    hello.extend(body);
+    let (out, proto, stats) =
+        converse(HttpDissector, &flow(), &[(ToResponder, req), (ToInitiator, resp), (ToResponder, &hello)]);
+    assert_eq!(proto, Some("http"));
+    assert!(stats.malformed.is_empty(), "{stats:?}");
+    assert_eq!(value(&out, "user_agent"), Some("Updater/2.0"));
+    assert!(value(&out, "ja4").is_some_and(|j| j.starts_with("t12i0100")), "{:?}", value(&out, "ja4"));
+}
