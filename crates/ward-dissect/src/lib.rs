@@ -41,6 +41,7 @@ pub mod http;
 pub mod lldp;
 pub mod nbns;
 mod registry;
+pub mod snmp;
 pub mod socks;
 pub mod ssdp;
 #[cfg(test)]
