@@ -40,6 +40,7 @@ mod flow;
 pub mod http;
 pub mod lldp;
 pub mod nbns;
+pub mod ntp;
 mod registry;
 pub mod snmp;
 pub mod socks;

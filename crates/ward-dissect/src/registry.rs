@@ -37,6 +37,7 @@ impl Registry {
             .with(Box::new(crate::dns::DnsDissector))
             .with(Box::new(crate::ssdp::SsdpDissector))
             .with(Box::new(crate::snmp::SnmpDissector))
+            .with(Box::new(crate::ntp::NtpDissector))
             .with(Box::new(crate::http::HttpDissector))
             .with(Box::new(crate::tls::TlsDissector))
             .with(Box::new(crate::socks::SocksDissector))
