@@ -37,6 +37,7 @@ pub mod credentials;
 pub mod dhcp;
 pub mod dns;
 mod flow;
+pub mod ftp;
 pub mod http;
 pub mod lldp;
 pub mod nbns;
@@ -45,6 +46,7 @@ mod registry;
 pub mod snmp;
 pub mod socks;
 pub mod ssdp;
+pub mod telnet;
 #[cfg(test)]
 mod testutil;
 pub mod tls;

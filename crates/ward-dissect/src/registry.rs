@@ -41,6 +41,8 @@ impl Registry {
             .with(Box::new(crate::http::HttpDissector))
             .with(Box::new(crate::tls::TlsDissector))
             .with(Box::new(crate::socks::SocksDissector))
+            .with(Box::new(crate::ftp::FtpDissector))
+            .with(Box::new(crate::telnet::TelnetDissector))
     }
 
     /// Adds a frame dissector.
