@@ -5,11 +5,18 @@
 //!
 //! This crate holds no logic of Ward's own: only the harnesses.
 
+pub mod seeds;
+
 use std::io::Cursor;
 
+use std::net::{IpAddr, Ipv4Addr};
 use ward_capture::{CaptureReader, CaptureSet, LinkType, ReaderOptions};
-use ward_core::{Timestamp, Vlans};
-use ward_dissect::{Emitter, FrameContext, FrameDissector, Registry};
+
+use ward_core::{Direction, Endpoint, IpProto, Observation, ObservationKind, Timestamp, Vlans};
+use ward_dissect::{
+    DissectStats, Dissector, Emitter, FlowContext, FlowDissection, FrameContext, FrameDissector,
+    MAX_VALUE_LEN, OBSERVATIONS_PER_FLOW, Registry, Transport,
+};
 use ward_flow::decode::{self, Anomalies, Net};
 use ward_flow::reassembly::{Budget, Reassembler, ReassemblyLimits, ReassemblyStats, StreamEvent};
 use ward_sensor::{Sensor, SensorConfig, Sightings};
@@ -135,14 +142,152 @@ pub fn reassembly(data: &[u8]) {
     assert!(delivered + gaps <= r.position().max(delivered + gaps));
 }
 
+/// What every dissector promises of its observations: values cut to length and free of
+/// control characters.
+fn check_observations(out: &[Observation]) {
+    for o in out {
+        if let ObservationKind::Attribute { value, .. } = &o.kind {
+            assert!(value.len() <= MAX_VALUE_LEN, "value over the length cap");
+            assert!(!value.chars().any(char::is_control), "control character in {value:?}");
+            assert!(!value.trim().is_empty(), "empty value");
+        }
+    }
+}
+
+/// One flow dissector fed a conversation carved out of the input, through the real per-flow
+/// probing: each record is a control byte (bit 0: from the responder; bit 1: a gap instead
+/// of data, on TCP; bit 2 of the first: the responder is a multicast group; bit 3 of the
+/// first: which of two dissectors, for targets that hold two), a 2-byte length, and that
+/// many bytes. The flow ends after the last record.
+fn flow_target(d: impl Dissector + 'static, data: &[u8]) {
+    let transport = d.transport();
+    let reg = Registry::empty().with(Box::new(d));
+    let group = data.first().is_some_and(|c| c & 4 != 0);
+    let responder = if group { Ipv4Addr::new(224, 0, 0, 251) } else { Ipv4Addr::new(10, 0, 0, 2) };
+    let ctx = FlowContext {
+        ts: Timestamp::from_secs(1_700_000_000),
+        uid: 1,
+        vlans: Vlans::default(),
+        proto: if transport == Transport::Tcp { IpProto::TCP } else { IpProto::UDP },
+        initiator: Endpoint { ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), port: 40000, mac: None },
+        responder: Endpoint { ip: IpAddr::V4(responder), port: 5353, mac: None },
+    };
+    let mut fd = FlowDissection::start(&reg, transport);
+    let (mut out, mut stats) = (Vec::new(), DissectStats::default());
+    let mut rest = data;
+    while rest.len() >= 3 {
+        let ctl = rest[0];
+        let len = usize::from(u16::from_le_bytes([rest[1], rest[2]]));
+        rest = &rest[3..];
+        let take = len.min(rest.len());
+        let (bytes, tail) = rest.split_at(take);
+        rest = tail;
+        let dir = if ctl & 1 == 0 { Direction::ToResponder } else { Direction::ToInitiator };
+        match transport {
+            Transport::Tcp if ctl & 2 != 0 => fd.on_gap(dir, take as u64 + 1, &mut stats),
+            Transport::Tcp => fd.on_stream(&reg, &ctx, dir, bytes, &mut out, &mut stats),
+            Transport::Udp => fd.on_datagram(&reg, &ctx, dir, bytes, &mut out, &mut stats),
+        };
+    }
+    fd.on_end(&ctx, &mut out, &mut stats);
+    assert!(out.len() <= OBSERVATIONS_PER_FLOW, "the per-flow observation cap holds");
+    check_observations(&out);
+}
+
+/// One frame dissector on one payload.
+fn frame_target(d: &dyn FrameDissector, data: &[u8]) {
+    let ctx = FrameContext { ts: Timestamp::ZERO, src_mac: None, dst_mac: None, vlans: Vlans::default() };
+    let mut out = Vec::new();
+    let _ = d.dissect(&ctx, data, &mut Emitter::new(&mut out, 64));
+    check_observations(&out);
+}
+
+/// DHCPv4, or DHCPv6 when bit 3 of the first byte is set; one datagram each record.
+pub fn dhcp(data: &[u8]) {
+    if data.first().is_some_and(|b| b & 8 == 0) {
+        flow_target(ward_dissect::dhcp::Dhcp4Dissector, data);
+    } else {
+        flow_target(ward_dissect::dhcp::Dhcp6Dissector, data);
+    }
+}
+
+/// DNS, mDNS and LLMNR (bit 2 of the first byte picks the multicast group), and NetBIOS
+/// names when bit 3 is set.
+pub fn dns(data: &[u8]) {
+    if data.first().is_some_and(|b| b & 8 != 0) {
+        flow_target(ward_dissect::nbns::NbnsDissector, data);
+    } else {
+        flow_target(ward_dissect::dns::DnsDissector, data);
+    }
+}
+
+/// LLDP (first byte even) or CDP (odd) on one frame payload.
+pub fn lldp(data: &[u8]) {
+    let Some((&pick, payload)) = data.split_first() else { return };
+    if pick & 1 == 0 {
+        frame_target(&ward_dissect::lldp::LldpDissector, payload);
+    } else {
+        frame_target(&ward_dissect::cdp::CdpDissector, payload);
+    }
+}
+
+/// HTTP/1.x conversations.
+pub fn http(data: &[u8]) {
+    flow_target(ward_dissect::http::HttpDissector, data);
+}
+
+/// SSDP datagrams.
+pub fn ssdp(data: &[u8]) {
+    flow_target(ward_dissect::ssdp::SsdpDissector, data);
+}
+
+/// TLS handshakes.
+pub fn tls(data: &[u8]) {
+    flow_target(ward_dissect::tls::TlsDissector, data);
+}
+
+/// SOCKS handshakes and their tunnels.
+pub fn socks(data: &[u8]) {
+    flow_target(ward_dissect::socks::SocksDissector, data);
+}
+
+/// SNMP datagrams.
+pub fn snmp(data: &[u8]) {
+    flow_target(ward_dissect::snmp::SnmpDissector, data);
+}
+
+/// NTP datagrams.
+pub fn ntp(data: &[u8]) {
+    flow_target(ward_dissect::ntp::NtpDissector, data);
+}
+
+/// FTP conversations, or Telnet ones when bit 3 of the first byte is set.
+pub fn logins(data: &[u8]) {
+    if data.first().is_some_and(|b| b & 8 == 0) {
+        flow_target(ward_dissect::ftp::FtpDissector, data);
+    } else {
+        flow_target(ward_dissect::telnet::TelnetDissector, data);
+    }
+}
+
 /// A fuzz target's body.
 pub type Target = fn(&[u8]);
 
 /// All targets, by name.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 15] = [
     ("capture_file", capture_file),
     ("decode_frame", decode_frame),
     ("sensor", sensor),
     ("arp", arp),
     ("reassembly", reassembly),
+    ("dhcp", dhcp),
+    ("dns", dns),
+    ("lldp", lldp),
+    ("http", http),
+    ("ssdp", ssdp),
+    ("tls", tls),
+    ("socks", socks),
+    ("snmp", snmp),
+    ("ntp", ntp),
+    ("logins", logins),
 ];

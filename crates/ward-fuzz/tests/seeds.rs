@@ -21,6 +21,29 @@ fn seed_files() -> Vec<PathBuf> {
     files
 }
 
+/// Every capture under the outside data, and the sample.
+fn dissector_captures() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let shared = std::env::var_os("WARD_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/data"));
+    let mut out = vec![root.join("samples/ward-sample.pcap")];
+    let mut stack = vec![shared.join("pcaps")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 #[test]
 fn every_target_survives_the_seeds() {
     let files = seed_files();
@@ -53,6 +76,18 @@ fn every_target_survives_the_seeds() {
         // The sensor target's own framing, fed the file's bytes.
         ward_fuzz::sensor(&bytes[..bytes.len().min(64 << 10)]);
     }
+    // The dissector targets, on every flow of the outside captures their dissectors know,
+    // whole and cut.
+    let mut dissector_seeds = 0;
+    for path in dissector_captures() {
+        for (target, seed) in ward_fuzz::seeds::from_capture(&path) {
+            let run = ward_fuzz::TARGETS.iter().find(|(n, _)| *n == target).unwrap().1;
+            run(&seed);
+            run(&seed[..seed.len() / 2]);
+            dissector_seeds += 1;
+        }
+    }
+    eprintln!("replayed {dissector_seeds} dissector seeds");
     eprintln!(
         "replayed {} files and {frames} frames through {} targets",
         files.len(),
