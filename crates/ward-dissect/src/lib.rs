@@ -258,11 +258,24 @@ pub fn hex(b: &[u8]) -> String {
     out
 }
 
-/// Cuts `s` to at most [`MAX_VALUE_LEN`] bytes at a character boundary and drops control
-/// characters, so that a value is safe to print and store.
+/// Cuts `s` to at most [`MAX_VALUE_LEN`] bytes at a character boundary; line breaks and tabs
+/// become single spaces and other control characters are dropped, so that a value is safe
+/// to print and store.
 pub fn clean_value(s: &str) -> String {
     let mut out = String::with_capacity(s.len().min(MAX_VALUE_LEN));
-    for c in s.chars().filter(|c| !c.is_control()) {
+    let mut space = false;
+    for c in s.trim().chars() {
+        if c.is_control() {
+            space |= c.is_whitespace();
+            continue;
+        }
+        if space && !out.is_empty() && !out.ends_with(' ') {
+            if out.len() + 1 > MAX_VALUE_LEN {
+                break;
+            }
+            out.push(' ');
+        }
+        space = false;
         if out.len() + c.len_utf8() > MAX_VALUE_LEN {
             break;
         }
@@ -273,8 +286,8 @@ pub fn clean_value(s: &str) -> String {
 
 /// Remembers which attributes a flow already reported, so that a device repeating itself
 /// (an SSDP announcement every few minutes, NTP polls) does not use the flow's observation
-/// budget up. It holds hashes, never the values, and forgets nothing until it is full: then
-/// it reports everything again rather than grow.
+/// budget up. It holds hashes, never the values, and forgets nothing; once full, what it
+/// does not hold is reported each time rather than the memory growing.
 #[derive(Default, Debug)]
 pub struct Repeats {
     seen: Vec<u64>,
@@ -308,5 +321,37 @@ impl Repeats {
             return;
         }
         out.emit(obs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_cleaned() {
+        assert_eq!(clean_value("Cisco IOS (fc1)\nCopyright\r\n\tby me\0"), "Cisco IOS (fc1) Copyright by me");
+        assert_eq!(clean_value("  nas1\0"), "nas1");
+        assert_eq!(clean_value("a\u{7}b"), "ab");
+        let long = "é".repeat(200);
+        let cut = clean_value(&long);
+        assert!(cut.len() <= MAX_VALUE_LEN && cut.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn repeats_are_reported_once() {
+        let dev = DeviceKey::Ip(std::net::IpAddr::from([10, 0, 0, 1]));
+        let mut r = Repeats::default();
+        assert!(r.first(&dev, "server", "x"));
+        assert!(!r.first(&dev, "server", "x"));
+        assert!(r.first(&dev, "server", "y"));
+        for i in 0..Repeats::CAPACITY * 2 {
+            r.first(&dev, "k", &i.to_string());
+        }
+        // Full: what was remembered stays so; what is new is reported each time rather than
+        // the memory growing.
+        assert!(!r.first(&dev, "k", "0"));
+        assert!(r.first(&dev, "k", "late"));
+        assert!(r.first(&dev, "k", "late"));
     }
 }

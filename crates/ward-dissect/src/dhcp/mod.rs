@@ -208,11 +208,18 @@ impl Session for Dhcp6Session {
         let from_client = matches!(msg.msg_type, 1 | 3 | 4 | 5 | 6 | 8 | 9 | 11);
         if from_client {
             let dev = client_mac.map_or(DeviceKey::Ip(sender.ip), DeviceKey::Mac);
-            if let (Some(mac), IpAddr::V6(ip)) = (client_mac, sender.ip)
-                && ip.is_unicast_link_local()
-            {
+            if let Some(mac) = client_mac {
+                // The client's link-local address: its own source, or the peer address its
+                // relay gives.
+                let ip = match (msg.peer, sender.ip) {
+                    (Some(peer), _) => Some(peer),
+                    (None, IpAddr::V6(ip)) => Some(ip),
+                    _ => None,
+                }
+                .filter(Ipv6Addr::is_unicast_link_local)
+                .map(IpAddr::V6);
                 let kind = ObservationKind::Seen {
-                    ip: Some(IpAddr::V6(ip)),
+                    ip,
                     vlan: ctx.vlans.access_vlan(),
                     evidence: Evidence::new("dhcpv6.duid", 85),
                 };

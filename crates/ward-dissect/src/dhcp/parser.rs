@@ -125,6 +125,8 @@ pub struct Dhcp6<'a> {
     pub options: Vec<(u16, &'a [u8])>,
     /// Options of the relays around it, outermost first (interface id, remote id).
     pub relay_options: Vec<(u16, &'a [u8])>,
+    /// For a relayed message, the innermost relay's peer address: the client's address.
+    pub peer: Option<std::net::Ipv6Addr>,
 }
 
 /// Relays may nest; Ward unwraps this many.
@@ -134,16 +136,19 @@ impl<'a> Dhcp6<'a> {
     /// Parses a DHCPv6 message: a known message type and options that fill it exactly.
     pub fn parse(mut b: &'a [u8]) -> Result<Dhcp6<'a>, &'static str> {
         let mut relay_options = Vec::new();
+        let mut peer = None;
         for _ in 0..=MAX_RELAY_DEPTH {
             let Some(&msg_type) = b.first() else { return Err("empty dhcpv6 message") };
             match msg_type {
                 1..=11 => {
                     let opts = b.get(4..).ok_or("dhcpv6 header truncated")?;
                     let options = walk_options6(opts)?;
-                    return Ok(Dhcp6 { msg_type, options, relay_options });
+                    return Ok(Dhcp6 { msg_type, options, relay_options, peer });
                 }
                 12 | 13 => {
                     let opts = b.get(34..).ok_or("dhcpv6 relay header truncated")?;
+                    let addr: [u8; 16] = b[18..34].try_into().map_err(|_| "dhcpv6 relay header truncated")?;
+                    peer = Some(std::net::Ipv6Addr::from(addr));
                     let options = walk_options6(opts)?;
                     // The relayed message is option 9; the rest describes the relay.
                     let inner = options.iter().find(|(c, _)| *c == 9).map(|(_, v)| *v);

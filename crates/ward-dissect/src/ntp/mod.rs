@@ -41,8 +41,11 @@ fn header(data: &[u8]) -> Option<Header> {
                 return None;
             }
             let (stratum, poll, precision) = (data[1], data[2] as i8, data[3] as i8);
-            // Stratum 16 is "unsynchronised"; poll is log2 seconds; precision log2 seconds.
-            if stratum > 16 || !(-6..=17).contains(&poll) || !(-32..=0).contains(&precision) {
+            // After the header come extension fields and a MAC, in whole 32-bit words.
+            // Stratum 16 is "unsynchronised"; poll and precision are log2 seconds (clients
+            // such as chrony fill precision with noise, so it is checked only for servers).
+            let sane_clock = mode == 3 || ((-6..=17).contains(&poll) && (-32..=0).contains(&precision));
+            if !(data.len() - HEADER).is_multiple_of(4) || stratum > 16 || !sane_clock {
                 return None;
             }
             Some(Header { version, mode, stratum, reference: [data[12], data[13], data[14], data[15]] })
