@@ -40,12 +40,16 @@ fn decode_name(label: &[u8]) -> Option<NbName> {
 
 /// Reads a name at `at`: the encoded label and its scope labels, or a pointer. Returns the
 /// name and the offset after it.
-fn read_name(b: &[u8], at: usize) -> Option<(Option<NbName>, usize)> {
+pub(crate) fn read_name(b: &[u8], at: usize) -> Option<(Option<NbName>, usize)> {
     let len = *b.get(at)?;
     if len & 0xc0 == 0xc0 {
-        // A pointer back to the question's name.
+        // A pointer back to the question's name: only backwards, and only to a name that is
+        // not itself a pointer, so that no chain of pointers can loop or run deep.
         let target = usize::from(u16::from_be_bytes([len, *b.get(at + 1)?]) & 0x3fff);
-        let (name, _) = read_name(b, target).filter(|_| target < at)?;
+        if target >= at || b.get(target).is_none_or(|l| l & 0xc0 != 0) {
+            return None;
+        }
+        let (name, _) = read_name(b, target)?;
         return Some((name, at + 2));
     }
     let name = decode_name(b.get(at + 1..at + 1 + usize::from(len))?);

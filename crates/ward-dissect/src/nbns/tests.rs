@@ -54,6 +54,22 @@ fn a_registration_names_its_sender() {
 }
 
 #[test]
+fn looping_and_chained_pointers_are_refused() {
+    // Found by the `dns` fuzz target: an answer name pointing at itself recursed without end.
+    let mut m = vec![0x12, 0x34, 0x29, 0x10, 0, 1, 0, 0, 0, 0, 0, 2];
+    m.extend(encode("WS-0042", 0x00));
+    m.extend([0, 0x20, 0, 1]);
+    let own = m.len() as u8;
+    // A pointer to itself, then a pointer to that pointer.
+    m.extend([0xc0, own, 0, 0x20, 0, 1, 0, 0, 0x0e, 0x10, 0, 6, 0x60, 0, 10, 40, 0, 9]);
+    m.extend([0xc0, own, 0, 0x20, 0, 1, 0, 0, 0x0e, 0x10, 0, 6, 0x60, 0, 10, 40, 0, 9]);
+    assert!(parser::read_name(&m, usize::from(own)).is_none());
+    assert!(parser::read_name(&m, usize::from(own) + 18).is_none());
+    let mut out = Vec::new();
+    let _ = NbnsDissector.start().parse(&ctx(), Direction::ToResponder, &m, &mut Emitter::new(&mut out, 64));
+}
+
+#[test]
 fn a_node_status_answer_gives_names_and_the_mac() {
     let mut m = vec![0x12, 0x34, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0];
     m.extend(encode("*", 0));
