@@ -53,7 +53,6 @@ struct AttributeSeen {
 
 struct CredentialSeen {
     source: String,
-    accepted: Option<bool>,
     count: u64,
 }
 
@@ -61,7 +60,7 @@ struct CredentialSeen {
 #[derive(Default)]
 struct Announced {
     attributes: BTreeMap<(String, String), AttributeSeen>,
-    credentials: BTreeMap<(String, AccountKind, Weakness), CredentialSeen>,
+    credentials: BTreeMap<(String, AccountKind, Weakness, Option<bool>), CredentialSeen>,
 }
 
 #[derive(Default, Clone)]
@@ -163,23 +162,18 @@ impl Sightings {
             }
             ObservationKind::Credential { protocol, account, weakness, accepted, evidence } => {
                 let a = self.announced.entry(o.device).or_default();
-                let k = (protocol.to_string(), *account, *weakness);
+                // Accepted, refused and unanswered logins are counted apart: refusals in
+                // numbers are someone guessing.
+                let k = (protocol.to_string(), *account, *weakness, *accepted);
                 if !a.credentials.contains_key(&k) && a.credentials.len() >= MAX_CREDENTIALS {
                     self.attributes_not_listed += 1;
                     return;
                 }
-                let c = a.credentials.entry(k).or_insert_with(|| CredentialSeen {
-                    source: evidence.source.to_string(),
-                    accepted: None,
-                    count: 0,
-                });
+                let c = a
+                    .credentials
+                    .entry(k)
+                    .or_insert_with(|| CredentialSeen { source: evidence.source.to_string(), count: 0 });
                 c.count += 1;
-                // Once accepted, it stays accepted.
-                c.accepted = match (c.accepted, *accepted) {
-                    (Some(true), _) | (_, Some(true)) => Some(true),
-                    (prev, None) => prev,
-                    (_, now) => now,
-                };
             }
         }
     }
@@ -187,7 +181,8 @@ impl Sightings {
     /// What the device keys of one summarised device announced.
     fn announced_by(&self, keys: impl Iterator<Item = DeviceKey>, d: &mut DeviceSummary) {
         let mut attrs: BTreeMap<(String, String), &AttributeSeen> = BTreeMap::new();
-        let mut creds: BTreeMap<(String, AccountKind, Weakness), &CredentialSeen> = BTreeMap::new();
+        let mut creds: BTreeMap<(String, AccountKind, Weakness, Option<bool>), &CredentialSeen> =
+            BTreeMap::new();
         for key in keys {
             let Some(a) = self.announced.get(&key) else { continue };
             for (k, v) in &a.attributes {
@@ -218,11 +213,11 @@ impl Sightings {
             .collect();
         d.credentials = creds
             .into_iter()
-            .map(|((protocol, account, weakness), c)| CredentialSummary {
+            .map(|((protocol, account, weakness, accepted), c)| CredentialSummary {
                 protocol,
                 account,
                 weakness,
-                accepted: c.accepted,
+                accepted,
                 source: c.source.clone(),
                 count: c.count,
             })
