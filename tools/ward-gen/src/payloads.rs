@@ -1,6 +1,7 @@
 //! Application payloads, well-formed enough that Ward's dissectors (and Wireshark) read them:
-//! DNS and mDNS, DHCP, NTP, TLS handshakes, HTTP, HL7 over MLLP, DICOM upper layer with
-//! DIMSE, and MQTT. Patient data in HL7 and DICOM is synthetic and marked so.
+//! DNS and mDNS, DHCP, NTP, TLS handshakes, HTTP, SSDP, SNMP, LLDP and CDP, FTP, HL7 over
+//! MLLP, DICOM upper layer with DIMSE, and MQTT. Patient data in HL7 and DICOM is synthetic and
+//! marked so.
 
 use std::net::Ipv4Addr;
 
@@ -675,4 +676,166 @@ pub(crate) fn mqtt_pingresp() -> Vec<u8> {
 
 pub(crate) fn mqtt_disconnect() -> Vec<u8> {
     vec![0xe0, 0]
+}
+
+// ---------------------------------------------------------------- SSDP
+
+/// An SSDP announcement (`NOTIFY ssdp:alive`) to the multicast group.
+pub(crate) fn ssdp_notify(server: &str, uuid: &str, device_type: &str, location: &str) -> Vec<u8> {
+    format!(
+        "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=1800\r\n\
+         LOCATION: {location}\r\nNT: {device_type}\r\nNTS: ssdp:alive\r\nSERVER: {server}\r\n\
+         USN: uuid:{uuid}::{device_type}\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+// ---------------------------------------------------------------- SNMP
+
+fn ber(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut v = vec![tag];
+    match content.len() {
+        n if n < 0x80 => v.push(n as u8),
+        n if n < 0x100 => v.extend_from_slice(&[0x81, n as u8]),
+        n => v.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]),
+    }
+    v.extend_from_slice(content);
+    v
+}
+
+fn ber_int(n: u32) -> Vec<u8> {
+    let b = n.to_be_bytes();
+    let skip = b.iter().take(3).take_while(|x| **x == 0).count();
+    let mut body = b[skip..].to_vec();
+    if body[0] & 0x80 != 0 {
+        body.insert(0, 0);
+    }
+    ber(0x02, &body)
+}
+
+fn ber_oid(dotted: &str) -> Vec<u8> {
+    let parts: Vec<u32> = dotted.split('.').filter_map(|p| p.parse().ok()).collect();
+    let mut body = vec![(parts[0] * 40 + parts[1]) as u8];
+    for &p in &parts[2..] {
+        let mut groups = vec![(p & 0x7f) as u8];
+        let mut rest = p >> 7;
+        while rest > 0 {
+            groups.insert(0, (rest & 0x7f) as u8 | 0x80);
+            rest >>= 7;
+        }
+        body.extend(groups);
+    }
+    ber(0x06, &body)
+}
+
+/// A value in an SNMP answer.
+pub(crate) enum SnmpValue<'a> {
+    Null,
+    Text(&'a str),
+    Oid(&'a str),
+}
+
+/// An SNMPv2c message: `pdu` 0xa0 GetRequest, 0xa2 Response.
+pub(crate) fn snmp(community: &str, pdu: u8, req_id: u32, vars: &[(&str, SnmpValue<'_>)]) -> Vec<u8> {
+    let mut list = Vec::new();
+    for (oid, value) in vars {
+        let v = match value {
+            SnmpValue::Null => vec![0x05, 0],
+            SnmpValue::Text(t) => ber(0x04, t.as_bytes()),
+            SnmpValue::Oid(o) => ber_oid(o),
+        };
+        list.extend(ber(0x30, &[ber_oid(oid), v].concat()));
+    }
+    let pdu = ber(pdu, &[ber_int(req_id), ber_int(0), ber_int(0), ber(0x30, &list)].concat());
+    ber(0x30, &[ber_int(1), ber(0x04, community.as_bytes()), pdu].concat())
+}
+
+// ---------------------------------------------------------------- LLDP and CDP
+
+/// What a device announces on its link.
+pub(crate) struct Neighbour<'a> {
+    pub(crate) mac: [u8; 6],
+    pub(crate) name: &'a str,
+    pub(crate) description: &'a str,
+    pub(crate) ip: Ipv4Addr,
+    pub(crate) manufacturer: &'a str,
+    pub(crate) model: &'a str,
+    pub(crate) firmware: &'a str,
+    pub(crate) serial: &'a str,
+}
+
+fn lldp_tlv(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
+    out.extend_from_slice(&((kind << 9) | value.len() as u16).to_be_bytes());
+    out.extend_from_slice(value);
+}
+
+/// An LLDPDU with the system's name, description, management address and LLDP-MED
+/// inventory, as an endpoint of class I sends it.
+pub(crate) fn lldp(n: &Neighbour<'_>) -> Vec<u8> {
+    let mut out = Vec::new();
+    lldp_tlv(&mut out, 1, &[&[4][..], &n.mac].concat());
+    lldp_tlv(&mut out, 2, &[&[3][..], &n.mac].concat());
+    lldp_tlv(&mut out, 3, &120u16.to_be_bytes());
+    lldp_tlv(&mut out, 5, n.name.as_bytes());
+    lldp_tlv(&mut out, 6, n.description.as_bytes());
+    let mut mgmt = vec![5, 1];
+    mgmt.extend_from_slice(&n.ip.octets());
+    mgmt.extend_from_slice(&[2, 0, 0, 0, 1, 0]);
+    lldp_tlv(&mut out, 8, &mgmt);
+    let med = |sub: u8, value: &[u8]| [&[0x00, 0x12, 0xbb, sub][..], value].concat();
+    lldp_tlv(&mut out, 127, &med(1, &[0x00, 0x21, 1]));
+    lldp_tlv(&mut out, 127, &med(6, n.firmware.as_bytes()));
+    lldp_tlv(&mut out, 127, &med(8, n.serial.as_bytes()));
+    lldp_tlv(&mut out, 127, &med(9, n.manufacturer.as_bytes()));
+    lldp_tlv(&mut out, 127, &med(10, n.model.as_bytes()));
+    lldp_tlv(&mut out, 0, &[]);
+    out
+}
+
+/// A CDPv2 message with the device id, platform, software version and address.
+pub(crate) fn cdp(n: &Neighbour<'_>) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut tlv = |kind: u16, value: &[u8]| {
+        body.extend_from_slice(&kind.to_be_bytes());
+        body.extend_from_slice(&((4 + value.len()) as u16).to_be_bytes());
+        body.extend_from_slice(value);
+    };
+    tlv(0x0001, n.name.as_bytes());
+    let mut addr = vec![0, 0, 0, 1, 1, 1, 0xcc, 0, 4];
+    addr.extend_from_slice(&n.ip.octets());
+    tlv(0x0002, &addr);
+    tlv(0x0003, b"eth0");
+    tlv(0x0004, &0x10u32.to_be_bytes());
+    tlv(0x0005, n.description.as_bytes());
+    tlv(0x0006, n.model.as_bytes());
+    let mut out = vec![2, 180, 0, 0];
+    out.extend(body);
+    let c = crate::wire::checksum(&out);
+    out[2..4].copy_from_slice(&c.to_be_bytes());
+    out
+}
+
+// ---------------------------------------------------------------- FTP
+
+/// An FTP control conversation's lines: the server's, then the client's, alternating from
+/// the server's greeting; the login is the given one.
+pub(crate) fn ftp_lines(banner: &str, user: &str, password: &str, accepted: bool) -> Vec<(bool, String)> {
+    let mut v = vec![
+        (false, format!("220 {banner}\r\n")),
+        (true, format!("USER {user}\r\n")),
+        (false, format!("331 Password required for {user}\r\n")),
+        (true, format!("PASS {password}\r\n")),
+    ];
+    if accepted {
+        v.push((false, format!("230 User {user} logged in\r\n")));
+        v.push((true, "SYST\r\n".to_owned()));
+        v.push((false, "215 UNIX Type: L8\r\n".to_owned()));
+        v.push((true, "TYPE I\r\n".to_owned()));
+        v.push((false, "200 Type set to I\r\n".to_owned()));
+    } else {
+        v.push((false, "530 Login incorrect.\r\n".to_owned()));
+    }
+    v.push((true, "QUIT\r\n".to_owned()));
+    v.push((false, "221 Goodbye.\r\n".to_owned()));
+    v
 }

@@ -250,6 +250,10 @@ enum Kind {
     Ping,
     Failed,
     Arp,
+    Ssdp,
+    Snmp,
+    Lldp,
+    Ftp,
 }
 
 const MIX: &[(Kind, u32)] = &[
@@ -267,6 +271,10 @@ const MIX: &[(Kind, u32)] = &[
     (Kind::Ping, 70),
     (Kind::Failed, 100),
     (Kind::Arp, 88),
+    (Kind::Ssdp, 20),
+    (Kind::Snmp, 30),
+    (Kind::Lldp, 10),
+    (Kind::Ftp, 5),
 ];
 
 /// Sizes that scale the capture.
@@ -826,6 +834,127 @@ impl Generator {
                 f.push_back((start + lan_rtt, b));
                 Conv::Frames(f)
             }
+            Kind::Ssdp => {
+                // Printers, cameras and workstations announce themselves to the UPnP group.
+                let dev = self.pick_role(rng, &["printer", "camera", "ws", "voip"]);
+                let l2 = L2 { src: dev.mac, dst: [0x01, 0x00, 0x5e, 0x7f, 0xff, 0xfa], vlan: Some(dev.vlan) };
+                let server = format!(
+                    "Linux/4.14 UPnP/1.0 {}/{}",
+                    dev.vendor.replace(' ', ""),
+                    dev.model.replace(' ', "-")
+                );
+                let uuid =
+                    format!("{:08x}-0000-1000-8000-{}", rng.next_u64() as u32 & 0xffff, hex_mac(&dev.mac));
+                let location = format!("http://{}:49152/description.xml", dev.ip);
+                let mut f = VecDeque::new();
+                for (i, kind) in ["upnp:rootdevice", "urn:schemas-upnp-org:device:Basic:1"].iter().enumerate()
+                {
+                    let mut b = Vec::new();
+                    let m = p::ssdp_notify(&server, &uuid, kind, &location);
+                    wire::udp4(
+                        &mut b,
+                        &l2,
+                        dev.ip,
+                        Ipv4Addr::new(239, 255, 255, 250),
+                        1900,
+                        1900,
+                        i as u16,
+                        &m,
+                    );
+                    f.push_back((start + i as u64 * 100 * US, b));
+                }
+                Conv::Frames(f)
+            }
+            Kind::Snmp => {
+                // The network management station polls a device's system group.
+                let nms = self.pick_role(rng, &["ws"]);
+                let dev =
+                    self.pick_role(rng, &["pump", "monitor", "printer", "camera", "lab", "voip", "fridge"]);
+                let (c, s) = self.l2(&nms, Some(dev.mac), dev.vlan == nms.vlan);
+                let community = if rng.chance(0.3) { "public" } else { "hosp-ro-2024" };
+                let id = rng.next_u64() as u32 & 0x7fff_ffff;
+                let sport = 32_768 + rng.below(28_000) as u16;
+                let oids = ["1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.5.0"];
+                let q = p::snmp(community, 0xa0, id, &oids.map(|o| (o, p::SnmpValue::Null)));
+                let descr = format!("{} {} firmware 3.{}", dev.vendor, dev.model, dev.mac[5] % 10);
+                let a = p::snmp(
+                    community,
+                    0xa2,
+                    id,
+                    &[
+                        (oids[0], p::SnmpValue::Text(&descr)),
+                        (oids[1], p::SnmpValue::Oid("1.3.6.1.4.1.8072.3.2.10")),
+                        (oids[2], p::SnmpValue::Text(&dev.name)),
+                    ],
+                );
+                let mut f = VecDeque::new();
+                let mut b = Vec::new();
+                wire::udp4(&mut b, &c, nms.ip, dev.ip, sport, 161, id as u16, &q);
+                f.push_back((start, b.clone()));
+                wire::udp4(&mut b, &s, dev.ip, nms.ip, 161, sport, !id as u16, &a);
+                f.push_back((start + lan_rtt, b));
+                Conv::Frames(f)
+            }
+            Kind::Lldp => {
+                // A device tells its switch port who it is: LLDP-MED, and CDP from phones.
+                let dev = self.pick_role(rng, &["pump", "monitor", "voip", "lab", "printer"]);
+                let serial = format!("SN{}", hex_mac(&dev.mac[3..]));
+                let description = format!("{} {}", dev.vendor, dev.model);
+                let n = p::Neighbour {
+                    mac: dev.mac,
+                    name: &dev.name,
+                    description: &description,
+                    ip: dev.ip,
+                    manufacturer: dev.vendor,
+                    model: dev.model,
+                    firmware: "4.2.1",
+                    serial: &serial,
+                };
+                let mut f = VecDeque::new();
+                let mut b = Vec::new();
+                let l2 = L2 { src: dev.mac, dst: [0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e], vlan: None };
+                wire::ether(&mut b, &l2, 0x88cc, &p::lldp(&n));
+                f.push_back((start, b.clone()));
+                if matches!(dev.role, Role::VoipPhone) {
+                    wire::snap(
+                        &mut b,
+                        dev.mac,
+                        [0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc],
+                        [0, 0, 0x0c],
+                        0x2000,
+                        &p::cdp(&n),
+                    );
+                    f.push_back((start + MS, b));
+                }
+                Conv::Frames(f)
+            }
+            Kind::Ftp => {
+                // A lab analyser uploads results to the archive; a few logins are the
+                // factory default, a few are refused.
+                let client = self.pick_role(rng, &["lab", "modality", "printer"]);
+                let srv = self.net.server(Role::UpdateServer).clone();
+                let (user, password, ok) = match rng.below(10) {
+                    0 => ("admin", "admin", true),
+                    1 => ("service", "guess", false),
+                    _ => ("labif", "Lab-Archive-2024!", true),
+                };
+                let turns = p::ftp_lines("ProFTPD 1.3.6 Server (Lab archive)", user, password, ok)
+                    .into_iter()
+                    .map(|(from_client, line)| turn(from_client, 2 * MS, move |_| line.into_bytes()))
+                    .collect();
+                self.tcp(
+                    rng,
+                    start,
+                    &client,
+                    srv.ip,
+                    Some(srv.mac),
+                    Some(srv.vlan),
+                    21,
+                    lan_rtt,
+                    Outcome::Talk,
+                    turns,
+                )
+            }
             Kind::Ping => {
                 let monitor = self.pick_role(rng, &["ws"]);
                 let target =
@@ -896,6 +1025,10 @@ fn link_local(mac: [u8; 6]) -> Ipv6Addr {
 fn hl7_time(ns: u64) -> String {
     let t = ward_core::Timestamp::from_nanos(ns).to_string();
     t.chars().filter(char::is_ascii_digit).take(14).collect()
+}
+
+fn hex_mac(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 const CERT_EHR: &[u8] = include_bytes!("../assets/ehr.hospital.example.der");

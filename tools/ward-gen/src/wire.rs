@@ -1,5 +1,5 @@
-//! Frame serialisation: Ethernet (with an optional 802.1Q tag), ARP, IPv4/IPv6, TCP, UDP and
-//! ICMP, with correct lengths and checksums.
+//! Frame serialisation: Ethernet (with an optional 802.1Q tag), 802.3 with LLC/SNAP, ARP,
+//! IPv4/IPv6, TCP, UDP and ICMP, with correct lengths and checksums.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -33,6 +33,11 @@ fn fold(mut sum: u32) -> u16 {
         sum = (sum & 0xffff) + (sum >> 16);
     }
     !(sum as u16)
+}
+
+/// The Internet checksum of `data` (CDP uses it too).
+pub(crate) fn checksum(data: &[u8]) -> u16 {
+    fold(sum16(data))
 }
 
 fn sum16(data: &[u8]) -> u32 {
@@ -208,5 +213,25 @@ pub(crate) fn arp(
     out.extend_from_slice(&tha);
     out.extend_from_slice(&tpa.octets());
     // Ethernet minimum frame: pad to 60 bytes.
+    out.resize(out.len().max(60), 0);
+}
+
+/// An Ethernet frame of `ether_type` carrying `payload` (LLDP: 0x88cc), padded to the minimum.
+pub(crate) fn ether(out: &mut Vec<u8>, l2: &L2, ether_type: u16, payload: &[u8]) {
+    ethernet(out, l2, ether_type);
+    out.extend_from_slice(payload);
+    out.resize(out.len().max(60), 0);
+}
+
+/// An 802.3 frame with an LLC/SNAP header (CDP: OUI 00:00:0c, protocol 0x2000).
+pub(crate) fn snap(out: &mut Vec<u8>, src: [u8; 6], dst: [u8; 6], oui: [u8; 3], pid: u16, payload: &[u8]) {
+    out.clear();
+    out.extend_from_slice(&dst);
+    out.extend_from_slice(&src);
+    out.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    out.extend_from_slice(&[0xaa, 0xaa, 0x03]);
+    out.extend_from_slice(&oui);
+    out.extend_from_slice(&pid.to_be_bytes());
+    out.extend_from_slice(payload);
     out.resize(out.len().max(60), 0);
 }
