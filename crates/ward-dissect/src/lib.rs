@@ -52,7 +52,9 @@ mod testutil;
 pub mod tls;
 mod tunnel;
 
-pub use flow::{FlowDissection, MAX_PENDING, OBSERVATIONS_PER_FLOW, PROBE_BYTES, Want};
+pub use flow::{
+    FlowDissection, MAX_PENDING, OBSERVATIONS_PER_DATAGRAM, OBSERVATIONS_PER_FLOW, PROBE_BYTES, Want,
+};
 pub use registry::{DissectStats, MAX_FLOW_DISSECTORS, Registry};
 use std::borrow::Cow;
 

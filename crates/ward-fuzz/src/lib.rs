@@ -15,7 +15,7 @@ use ward_capture::{CaptureReader, CaptureSet, LinkType, ReaderOptions};
 use ward_core::{Direction, Endpoint, IpProto, Observation, ObservationKind, Timestamp, Vlans};
 use ward_dissect::{
     DissectStats, Dissector, Emitter, FlowContext, FlowDissection, FrameContext, FrameDissector,
-    MAX_VALUE_LEN, OBSERVATIONS_PER_FLOW, Registry, Transport,
+    MAX_VALUE_LEN, OBSERVATIONS_PER_DATAGRAM, OBSERVATIONS_PER_FLOW, Registry, Transport,
 };
 use ward_flow::decode::{self, Anomalies, Net};
 use ward_flow::reassembly::{Budget, Reassembler, ReassemblyLimits, ReassemblyStats, StreamEvent};
@@ -175,6 +175,7 @@ fn flow_target(d: impl Dissector + 'static, data: &[u8]) {
     let mut fd = FlowDissection::start(&reg, transport);
     let (mut out, mut stats) = (Vec::new(), DissectStats::default());
     let mut rest = data;
+    let mut datagrams = 0;
     while rest.len() >= 3 {
         let ctl = rest[0];
         let len = usize::from(u16::from_le_bytes([rest[1], rest[2]]));
@@ -186,11 +187,17 @@ fn flow_target(d: impl Dissector + 'static, data: &[u8]) {
         match transport {
             Transport::Tcp if ctl & 2 != 0 => fd.on_gap(dir, take as u64 + 1, &mut stats),
             Transport::Tcp => fd.on_stream(&reg, &ctx, dir, bytes, &mut out, &mut stats),
-            Transport::Udp => fd.on_datagram(&reg, &ctx, dir, bytes, &mut out, &mut stats),
+            Transport::Udp => {
+                datagrams += 1;
+                fd.on_datagram(&reg, &ctx, dir, bytes, &mut out, &mut stats)
+            }
         };
     }
     fd.on_end(&ctx, &mut out, &mut stats);
-    assert!(out.len() <= OBSERVATIONS_PER_FLOW, "the per-flow observation cap holds");
+    // TCP flows have a cap over the whole flow; UDP ones one per datagram (and the flow's
+    // end may flush what waited for answers).
+    let cap = OBSERVATIONS_PER_FLOW + datagrams * OBSERVATIONS_PER_DATAGRAM;
+    assert!(out.len() <= cap, "the observation caps hold");
     check_observations(&out);
 }
 

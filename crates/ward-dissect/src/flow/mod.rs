@@ -9,8 +9,12 @@ use crate::{Emitter, FlowContext, Parsed, Probe, Registry, Session, Transport};
 pub const PROBE_BYTES: usize = 4096;
 /// Unparsed stream bytes a direction may hold for a dissector waiting for a whole message.
 pub const MAX_PENDING: usize = 64 << 10;
-/// Observations one flow may produce.
+/// Observations one TCP flow may produce: a stream can say anything any number of times.
 pub const OBSERVATIONS_PER_FLOW: usize = 256;
+/// Observations one datagram may produce. UDP flows have no cumulative cap: one flow can be
+/// every DHCP client of a VLAN broadcasting from 0.0.0.0:68, and each must be heard; a
+/// datagram's size already bounds what it says.
+pub const OBSERVATIONS_PER_DATAGRAM: usize = 64;
 
 /// State while probing.
 pub struct Probing {
@@ -129,9 +133,8 @@ impl FlowDissection {
             }
         }
         if let FlowDissection::Active(a) = self {
-            let mut emitter = Emitter::new(out, a.room);
+            let mut emitter = Emitter::new(out, OBSERVATIONS_PER_DATAGRAM);
             let r = a.session.parse(ctx, dir, payload, &mut emitter);
-            a.room = emitter.room();
             stats.observation_cap_hits += emitter.dropped();
             if let Some(p) = a.session.protocol() {
                 a.protocol = p;

@@ -274,6 +274,19 @@ fn observations_per_flow_are_capped() {
 }
 
 #[test]
+fn datagram_flows_have_no_cumulative_cap() {
+    // Every DHCP client of a VLAN broadcasts in one flow: each datagram must be heard.
+    let reg = registry();
+    let mut fd = FlowDissection::start(&reg, Transport::Udp);
+    let (mut out, mut st) = (Vec::new(), DissectStats::default());
+    for _ in 0..OBSERVATIONS_PER_FLOW + 50 {
+        fd.on_datagram(&reg, &ctx(), Direction::ToResponder, b"WD-discover", &mut out, &mut st);
+    }
+    assert_eq!(out.len(), OBSERVATIONS_PER_FLOW + 50);
+    assert_eq!(st.observation_cap_hits, 0);
+}
+
+#[test]
 fn datagrams_probe_each_and_bind() {
     let reg = registry();
     let mut fd = FlowDissection::start(&reg, Transport::Udp);
