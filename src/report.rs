@@ -2,10 +2,62 @@
 
 use std::io::{self, Write};
 
-use ward_sensor::Summary;
+use ward_core::{AccountKind, Weakness};
+use ward_sensor::{DeviceSummary, Summary};
 
 /// Devices listed in the readable summary; `--json` has them all.
 const MAX_DEVICE_ROWS: usize = 40;
+/// Attributes that say most about what a device is, in the order the identity column shows
+/// them.
+const TELLING: [&str; 12] = [
+    "model",
+    "manufacturer",
+    "hostname",
+    "vendor_class",
+    "snmp_sys_descr",
+    "sys_descr",
+    "server",
+    "firmware",
+    "software_version",
+    "mdns_instance",
+    "user_agent",
+    "netbios_name",
+];
+/// Width of the identity column.
+const IDENTITY_WIDTH: usize = 72;
+
+/// The most telling attributes of a device, shortened to fit a row.
+fn identity(d: &DeviceSummary) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for key in TELLING {
+        if let Some(a) = d.attributes.iter().filter(|a| a.key == key).max_by_key(|a| (a.confidence, a.count))
+        {
+            parts.push(format!("{key} {}", a.value));
+        }
+        if parts.len() == 3 {
+            break;
+        }
+    }
+    let text = parts.join("; ");
+    if text.chars().count() > IDENTITY_WIDTH {
+        let cut: String = text.chars().take(IDENTITY_WIDTH - 1).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+fn account(a: AccountKind) -> &'static str {
+    match a {
+        AccountKind::Admin => "admin account",
+        AccountKind::Root => "root account",
+        AccountKind::Service => "service account",
+        AccountKind::Generic => "generic account",
+        AccountKind::Anonymous => "anonymous",
+        AccountKind::None => "no user name",
+        AccountKind::Named => "named account",
+    }
+}
 
 fn thousands(n: u64) -> String {
     let s = n.to_string();
@@ -96,27 +148,59 @@ pub(crate) fn write_text(w: &mut impl Write, s: &Summary) -> io::Result<()> {
     writeln!(w, "Devices ({})", s.devices.len())?;
     writeln!(
         w,
-        "  {:<24} {:<34} {:<10} {:>9} {:>9}  services",
-        "device", "IPs", "VLANs", "opened", "answered"
+        "  {:<24} {:<34} {:<10} {:>9} {:>9}  {:<22} identity",
+        "device", "IPs", "VLANs", "opened", "answered", "services"
     )?;
-    for d in s.devices.iter().take(MAX_DEVICE_ROWS) {
+    // The devices that say most about themselves first; the rest in key order.
+    let mut rows: Vec<&DeviceSummary> = s.devices.iter().collect();
+    let telling =
+        |d: &DeviceSummary| TELLING.iter().filter(|k| d.attributes.iter().any(|a| a.key == **k)).count();
+    rows.sort_by_key(|d| std::cmp::Reverse((telling(d), d.attributes.len().min(8))));
+    for d in rows.into_iter().take(MAX_DEVICE_ROWS) {
         let mut key = d.key.clone();
         if d.router {
             key.push_str(" (router)");
         }
         writeln!(
             w,
-            "  {:<24} {:<34} {:<10} {:>9} {:>9}  {}",
+            "  {:<24} {:<34} {:<10} {:>9} {:>9}  {:<22} {}",
             key,
             list(&d.ips, 2),
             list(&d.vlans, 3),
             thousands(d.flows_initiated),
             thousands(d.flows_answered),
-            list(&d.services, 4)
+            list(&d.services, 3),
+            identity(d)
         )?;
     }
     if s.devices.len() > MAX_DEVICE_ROWS {
         writeln!(w, "  ... and {} more (all of them with --json)", s.devices.len() - MAX_DEVICE_ROWS)?;
+    }
+    writeln!(w)?;
+    // Logins seen in cleartext: the judgement only, never the user name or the secret.
+    let weak: Vec<&DeviceSummary> = s.devices.iter().filter(|d| !d.credentials.is_empty()).collect();
+    writeln!(w, "Cleartext and default logins ({} device(s))", weak.len())?;
+    for d in weak.iter().take(MAX_DEVICE_ROWS) {
+        let creds: Vec<String> = d
+            .credentials
+            .iter()
+            .map(|c| {
+                let weakness = match c.weakness {
+                    Weakness::Default => "DEFAULT",
+                    Weakness::Cleartext => "cleartext",
+                };
+                let verdict = match c.accepted {
+                    Some(true) => "accepted",
+                    Some(false) => "refused",
+                    None => "answer not seen",
+                };
+                format!("{} {} {weakness} {verdict} x{}", c.protocol, account(c.account), thousands(c.count))
+            })
+            .collect();
+        writeln!(w, "  {:<24} {:<20} {}", d.key, list(&d.ips, 1), creds.join("; "))?;
+    }
+    if weak.len() > MAX_DEVICE_ROWS {
+        writeln!(w, "  ... and {} more (all of them with --json)", weak.len() - MAX_DEVICE_ROWS)?;
     }
     writeln!(w)?;
     let anomalies: Vec<String> =

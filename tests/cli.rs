@@ -43,8 +43,19 @@ fn readable_summary() {
     let out = ward(&["analyze", "--threads", "2", sample().to_str().unwrap()]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for want in ["3,012 packets", "Files", "Traffic", "Devices (", "Decode anomalies: none", "Caps hit: none"]
-    {
+    for want in [
+        "3,012 packets",
+        "Files",
+        "Traffic",
+        "Devices (",
+        "identity",
+        "model Alaris 8015; manufacturer BD",
+        "Cleartext and default logins",
+        "ftp admin account DEFAULT accepted x1",
+        "ftp service account cleartext refused x1",
+        "Decode anomalies: none",
+        "Caps hit: none",
+    ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
 }

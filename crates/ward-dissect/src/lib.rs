@@ -264,6 +264,11 @@ pub fn hex(b: &[u8]) -> String {
 /// become single spaces and other control characters are dropped, so that a value is safe
 /// to print and store.
 pub fn clean_value(s: &str) -> String {
+    let s = s.trim();
+    // Nearly every value is short printable text already.
+    if s.len() <= MAX_VALUE_LEN && !s.bytes().any(|b| b.is_ascii_control()) && s.is_ascii() {
+        return s.to_owned();
+    }
     let mut out = String::with_capacity(s.len().min(MAX_VALUE_LEN));
     let mut space = false;
     for c in s.trim().chars() {
@@ -301,10 +306,8 @@ impl Repeats {
 
     /// Whether (`device`, `key`, `value`) is new to this flow; remembers it.
     pub fn first(&mut self, device: &DeviceKey, key: &str, value: &str) -> bool {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::hash::DefaultHasher::new();
-        (device, key, value).hash(&mut h);
-        let h = h.finish();
+        use std::hash::BuildHasher;
+        let h = foldhash::fast::FixedState::default().hash_one((device, key, value));
         if self.seen.contains(&h) {
             return false;
         }

@@ -121,6 +121,28 @@ fn address(rr: &ResourceRecord<'_>) -> Option<IpAddr> {
 }
 
 /// `printer.local.` → `printer`.
+/// A name as text, as `simple-dns` writes it (labels joined by dots, a dot or backslash
+/// inside a label escaped), without the formatting machinery: this runs for every answer.
+fn name_text(name: &simple_dns::Name<'_>) -> String {
+    let mut out = String::with_capacity(64);
+    for (i, label) in name.as_bytes().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if label.iter().all(|b| b.is_ascii() && *b != b'.' && *b != b'\\') {
+            out.extend(label.iter().map(|b| char::from(*b)));
+        } else {
+            for c in String::from_utf8_lossy(label).chars() {
+                if c == '.' || c == '\\' {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
 fn local_host(name: &str) -> String {
     let n = name.trim_end_matches('.');
     n.strip_suffix(".local").unwrap_or(n).to_owned()
@@ -142,21 +164,21 @@ impl Session for DnsSession {
         match flavour {
             Flavour::Dns if !is_response => {
                 for q in &msg.questions {
-                    let name = q.qname.to_string();
+                    let name = name_text(&q.qname);
                     emit(attribute(ts, DeviceKey::Ip(sender), "dns_query", &name, "dns.query", 40));
                 }
             }
             Flavour::Dns => {
                 // Each address answers for the name asked (through CNAMEs).
-                let asked = msg.questions.first().map(|q| q.qname.to_string());
+                let asked = msg.questions.first().map(|q| name_text(&q.qname));
                 for rr in records() {
                     if let Some(ip) = address(rr) {
-                        let name = asked.clone().unwrap_or_else(|| rr.name.to_string());
+                        let name = asked.clone().unwrap_or_else(|| name_text(&rr.name));
                         emit(attribute(ts, DeviceKey::Ip(ip), "dns_name", &name, "dns.answer", 70));
                     } else if let RData::PTR(ptr) = &rr.rdata
-                        && let Some(ip) = reverse_address(&rr.name.to_string())
+                        && let Some(ip) = reverse_address(&name_text(&rr.name))
                     {
-                        emit(attribute(ts, DeviceKey::Ip(ip), "dns_name", &ptr.0.to_string(), "dns.ptr", 70));
+                        emit(attribute(ts, DeviceKey::Ip(ip), "dns_name", &name_text(&ptr.0), "dns.ptr", 70));
                     }
                 }
             }
@@ -164,7 +186,7 @@ impl Session for DnsSession {
                 let (host_src, conf) =
                     if flavour == Flavour::Mdns { ("mdns.a", 85) } else { ("llmnr.answer", 80) };
                 for rr in records() {
-                    let name = rr.name.to_string();
+                    let name = name_text(&rr.name);
                     match &rr.rdata {
                         RData::A(_) | RData::AAAA(_) => {
                             if let Some(ip) = address(rr) {
@@ -181,7 +203,7 @@ impl Session for DnsSession {
                         RData::PTR(ptr) if name.starts_with('_') => {
                             // _ipp._tcp.local → "HP LaserJet [ABC]._ipp._tcp.local"
                             let service = name.trim_end_matches('.').trim_end_matches(".local");
-                            let target = ptr.0.to_string();
+                            let target = name_text(&ptr.0);
                             let instance = target.split("._").next().unwrap_or(&target);
                             let dev = DeviceKey::Ip(sender);
                             emit(attribute(ts, dev, "mdns_service", service, "mdns.ptr", 80));

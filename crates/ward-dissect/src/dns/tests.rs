@@ -180,3 +180,16 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn names_read_as_simple_dns_writes_them() {
+    for n in ["telemetry.pumpvendor.example", "a.b", "Lucas’s iMac._airplay._tcp.local"] {
+        let name = Name::new(n).unwrap();
+        assert_eq!(name_text(&name), name.to_string());
+    }
+    let odd = Name::new_with_labels(&[
+        simple_dns::Label::new(b"dot.ted".as_slice()).unwrap(),
+        simple_dns::Label::new(b"back\\slash".as_slice()).unwrap(),
+    ]);
+    assert_eq!(name_text(&odd), odd.to_string());
+}

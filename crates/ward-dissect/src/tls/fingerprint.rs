@@ -2,36 +2,58 @@
 //! only one under BSD-3) of a ClientHello. The other JA4+ fingerprints are under a
 //! non-commercial licence and are deliberately not implemented.
 
-use std::fmt::Write;
-
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
 use super::hello::{ClientHello, ext, is_grease};
 
-fn joined<T: std::fmt::Display>(items: impl Iterator<Item = T>, sep: &str) -> String {
-    let mut s = String::new();
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `v` in decimal (this runs for every ClientHello: no formatting machinery).
+fn push_decimal(s: &mut String, v: u16) {
+    let mut buf = [0u8; 5];
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    s.extend(buf[i..].iter().map(|b| char::from(*b)));
+}
+
+/// Appends `v` as four lowercase hex digits.
+fn push_hex4(s: &mut String, v: u16) {
+    for shift in [12, 8, 4, 0] {
+        s.push(char::from(HEX[usize::from((v >> shift) & 0xf)]));
+    }
+}
+
+/// Values joined by `sep`, each written by `put`.
+fn joined<T: Copy>(s: &mut String, items: impl Iterator<Item = T>, sep: char, put: impl Fn(&mut String, T)) {
     for (i, x) in items.enumerate() {
         if i > 0 {
-            s.push_str(sep);
+            s.push(sep);
         }
-        let _ = write!(s, "{x}");
+        put(s, x);
     }
-    s
 }
 
 /// The JA3 string: version, ciphers, extensions, groups and point formats in decimal, GREASE
 /// left out.
 pub(crate) fn ja3_string(ch: &ClientHello) -> String {
-    let clean = |v: &[u16]| joined(v.iter().filter(|x| !is_grease(**x)), "-");
-    format!(
-        "{},{},{},{},{}",
-        ch.version,
-        clean(&ch.ciphers),
-        clean(&ch.extensions),
-        clean(&ch.groups),
-        joined(ch.point_formats.iter(), "-")
-    )
+    let mut s = String::with_capacity(256);
+    push_decimal(&mut s, ch.version);
+    for list in [&ch.ciphers, &ch.extensions, &ch.groups] {
+        s.push(',');
+        joined(&mut s, list.iter().copied().filter(|x| !is_grease(*x)), '-', push_decimal);
+    }
+    s.push(',');
+    joined(&mut s, ch.point_formats.iter().map(|p| u16::from(*p)), '-', push_decimal);
+    s
 }
 
 /// JA3: the MD5 of [`ja3_string`], in hex.
@@ -42,7 +64,8 @@ pub(crate) fn ja3(ch: &ClientHello) -> String {
 fn hex_digest(d: &[u8], chars: usize) -> String {
     let mut s = String::with_capacity(d.len() * 2);
     for b in d {
-        let _ = write!(s, "{b:02x}");
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0xf)]));
     }
     s.truncate(chars);
     s
@@ -84,30 +107,31 @@ fn ja4_alpn(alpn: Option<&Vec<u8>>) -> String {
 /// JA4's three parts before hashing: the prefix, the sorted ciphers, and the sorted
 /// extensions with the signature algorithms (`JA4_r`).
 pub(crate) fn ja4_raw(ch: &ClientHello) -> (String, String, String) {
-    let ciphers: Vec<u16> = ch.ciphers.iter().copied().filter(|c| !is_grease(*c)).collect();
-    let exts: Vec<u16> = ch.extensions.iter().copied().filter(|e| !is_grease(*e)).collect();
+    let mut ciphers: Vec<u16> = ch.ciphers.iter().copied().filter(|c| !is_grease(*c)).collect();
+    let mut exts: Vec<u16> = ch.extensions.iter().copied().filter(|e| !is_grease(*e)).collect();
     let version = ch.versions.iter().copied().filter(|v| !is_grease(*v)).max().unwrap_or(ch.version);
-    let prefix = format!(
-        "t{}{}{:02}{:02}{}",
-        ja4_version(version),
-        if ch.extensions.contains(&ext::SERVER_NAME) { 'd' } else { 'i' },
-        ciphers.len().min(99),
-        exts.len().min(99),
-        ja4_alpn(ch.alpn.first()),
-    );
-    let mut sorted_ciphers = ciphers;
-    sorted_ciphers.sort_unstable();
-    let mut sorted_exts: Vec<u16> =
-        exts.into_iter().filter(|e| *e != ext::SERVER_NAME && *e != ext::ALPN).collect();
-    sorted_exts.sort_unstable();
-    let hex4 = |v: &[u16]| joined(v.iter().map(|x| format!("{x:04x}")), ",");
-    let mut c = hex4(&sorted_exts);
-    let sigs: Vec<u16> = ch.signature_algorithms.iter().copied().filter(|s| !is_grease(*s)).collect();
-    if !sigs.is_empty() {
-        c.push('_');
-        c.push_str(&hex4(&sigs));
+    let mut prefix = String::with_capacity(10);
+    prefix.push('t');
+    prefix.push_str(ja4_version(version));
+    prefix.push(if ch.extensions.contains(&ext::SERVER_NAME) { 'd' } else { 'i' });
+    for n in [ciphers.len().min(99), exts.len().min(99)] {
+        prefix.push(char::from(b'0' + (n / 10) as u8));
+        prefix.push(char::from(b'0' + (n % 10) as u8));
     }
-    (prefix, hex4(&sorted_ciphers), c)
+    prefix.push_str(&ja4_alpn(ch.alpn.first()));
+    ciphers.sort_unstable();
+    exts.retain(|e| *e != ext::SERVER_NAME && *e != ext::ALPN);
+    exts.sort_unstable();
+    let mut b = String::with_capacity(ciphers.len() * 5);
+    joined(&mut b, ciphers.iter().copied(), ',', push_hex4);
+    let mut c = String::with_capacity((exts.len() + ch.signature_algorithms.len()) * 5 + 1);
+    joined(&mut c, exts.iter().copied(), ',', push_hex4);
+    let mut sigs = ch.signature_algorithms.iter().copied().filter(|s| !is_grease(*s)).peekable();
+    if sigs.peek().is_some() {
+        c.push('_');
+        joined(&mut c, sigs, ',', push_hex4);
+    }
+    (prefix, b, c)
 }
 
 /// JA4 of a ClientHello carried over TCP.
