@@ -155,7 +155,7 @@ pub(crate) fn write_text(w: &mut impl Write, s: &Summary) -> io::Result<()> {
     let mut rows: Vec<&DeviceSummary> = s.devices.iter().collect();
     let telling =
         |d: &DeviceSummary| TELLING.iter().filter(|k| d.attributes.iter().any(|a| a.key == **k)).count();
-    rows.sort_by_key(|d| std::cmp::Reverse((telling(d), d.attributes.len().min(8))));
+    rows.sort_by_cached_key(|d| std::cmp::Reverse((telling(d), d.attributes.len().min(8))));
     for d in rows.into_iter().take(MAX_DEVICE_ROWS) {
         let mut key = d.key.clone();
         if d.router {

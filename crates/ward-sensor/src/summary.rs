@@ -6,6 +6,7 @@
 //! sends for many addresses is a router (or a firewall, or a NAT) and does not own them; the
 //! addresses behind it are listed as devices of their own, known by IP.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -21,7 +22,11 @@ use crate::pipeline::{FileReport, Report};
 /// A MAC sending for more addresses than this (and not claiming them by ARP) is a router.
 pub const ROUTER_MIN_ADDRESSES: usize = 8;
 /// Distinct attributes (key and value) kept per device key; more are counted, not listed.
-const MAX_ATTRIBUTES: usize = 128;
+/// Different attributes (keys) one device key may announce.
+const MAX_ATTRIBUTE_KEYS: usize = 64;
+/// Different values one attribute may take on one device key (a workstation asks DNS for
+/// thousands of names; its host name must still fit).
+const MAX_VALUES_PER_KEY: usize = 32;
 /// Distinct credential findings kept per device key.
 const MAX_CREDENTIALS: usize = 16;
 /// Services remembered per address.
@@ -40,11 +45,11 @@ struct MacSeen {
     vlans: BTreeSet<u16>,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
-    evidence: BTreeSet<String>,
+    evidence: BTreeSet<Cow<'static, str>>,
 }
 
 struct AttributeSeen {
-    source: String,
+    source: Cow<'static, str>,
     confidence: u8,
     first: Timestamp,
     last: Timestamp,
@@ -52,14 +57,15 @@ struct AttributeSeen {
 }
 
 struct CredentialSeen {
-    source: String,
+    source: Cow<'static, str>,
     count: u64,
 }
 
 /// What one device key announced about itself.
 #[derive(Default)]
 struct Announced {
-    attributes: BTreeMap<(String, String), AttributeSeen>,
+    /// Values seen for each attribute key.
+    attributes: HashMap<String, HashMap<String, AttributeSeen>>,
     credentials: BTreeMap<(String, AccountKind, Weakness, Option<bool>), CredentialSeen>,
 }
 
@@ -126,7 +132,9 @@ impl Sightings {
                 let Some(m) = self.mac(mac) else { return };
                 widen(&mut m.first, &mut m.last, o.ts, o.ts);
                 m.vlans.extend(*vlan);
-                m.evidence.insert(evidence.source.to_string());
+                if !m.evidence.contains(evidence.source.as_ref()) {
+                    m.evidence.insert(evidence.source.clone());
+                }
                 if let Some(ip) = ip.filter(is_device_address) {
                     if m.arp_ips.len() < MAX_CLAIMED_IPS || m.arp_ips.contains(&ip) {
                         m.arp_ips.insert(ip);
@@ -140,24 +148,38 @@ impl Sightings {
             ObservationKind::FlowEnd(r) => self.flow(r),
             ObservationKind::Attribute { key, value, evidence } => {
                 let a = self.announced.entry(o.device).or_default();
-                let k = (key.to_string(), value.clone());
-                if !a.attributes.contains_key(&k) && a.attributes.len() >= MAX_ATTRIBUTES {
-                    self.attributes_not_listed += 1;
-                    return;
-                }
-                let e = a.attributes.entry(k).or_insert_with(|| AttributeSeen {
-                    source: evidence.source.to_string(),
-                    confidence: evidence.confidence,
-                    first: o.ts,
-                    last: o.ts,
-                    count: 0,
-                });
+                // Looked up by reference (one probe per level): most observations repeat what
+                // is known already, and nothing is allocated for them.
+                let keys = a.attributes.len();
+                let values = match a.attributes.entry_ref(key.as_ref()) {
+                    hashbrown::hash_map::EntryRef::Occupied(e) => e.into_mut(),
+                    hashbrown::hash_map::EntryRef::Vacant(_) if keys >= MAX_ATTRIBUTE_KEYS => {
+                        self.attributes_not_listed += 1;
+                        return;
+                    }
+                    hashbrown::hash_map::EntryRef::Vacant(e) => e.insert(HashMap::new()),
+                };
+                let n = values.len();
+                let e = match values.entry_ref(value.as_str()) {
+                    hashbrown::hash_map::EntryRef::Occupied(e) => e.into_mut(),
+                    hashbrown::hash_map::EntryRef::Vacant(_) if n >= MAX_VALUES_PER_KEY => {
+                        self.attributes_not_listed += 1;
+                        return;
+                    }
+                    hashbrown::hash_map::EntryRef::Vacant(e) => e.insert(AttributeSeen {
+                        source: evidence.source.clone(),
+                        confidence: evidence.confidence,
+                        first: o.ts,
+                        last: o.ts,
+                        count: 0,
+                    }),
+                };
                 e.count += 1;
                 e.first = e.first.min(o.ts);
                 e.last = e.last.max(o.ts);
                 if evidence.confidence > e.confidence {
                     e.confidence = evidence.confidence;
-                    e.source = evidence.source.to_string();
+                    e.source = evidence.source.clone();
                 }
             }
             ObservationKind::Credential { protocol, account, weakness, accepted, evidence } => {
@@ -172,7 +194,7 @@ impl Sightings {
                 let c = a
                     .credentials
                     .entry(k)
-                    .or_insert_with(|| CredentialSeen { source: evidence.source.to_string(), count: 0 });
+                    .or_insert_with(|| CredentialSeen { source: evidence.source.clone(), count: 0 });
                 c.count += 1;
             }
         }
@@ -185,9 +207,11 @@ impl Sightings {
             BTreeMap::new();
         for key in keys {
             let Some(a) = self.announced.get(&key) else { continue };
-            for (k, v) in &a.attributes {
+            for ((k, value), v) in
+                a.attributes.iter().flat_map(|(k, values)| values.iter().map(move |(v, seen)| ((k, v), seen)))
+            {
                 attrs
-                    .entry(k.clone())
+                    .entry((k.clone(), value.clone()))
                     .and_modify(|old| {
                         if v.confidence > old.confidence {
                             *old = v
@@ -204,7 +228,7 @@ impl Sightings {
             .map(|((key, value), a)| AttributeSummary {
                 key,
                 value,
-                source: a.source.clone(),
+                source: a.source.to_string(),
                 confidence: a.confidence,
                 first_seen: a.first,
                 last_seen: a.last,
@@ -218,7 +242,7 @@ impl Sightings {
                 account,
                 weakness,
                 accepted,
-                source: c.source.clone(),
+                source: c.source.to_string(),
                 count: c.count,
             })
             .collect();
@@ -245,8 +269,13 @@ impl Sightings {
         if r.is_failed_connection() {
             self.failed_connections += 1;
         }
-        let app = r.app.as_deref().unwrap_or("unknown").to_owned();
-        *self.applications.entry(app).or_default() += 1;
+        let app = r.app.as_deref().unwrap_or("unknown");
+        match self.applications.get_mut(app) {
+            Some(n) => *n += 1,
+            None => {
+                self.applications.insert(app.to_owned(), 1);
+            }
+        }
         let answered = r.packets[1] > 0;
         if answered && r.proto.has_ports() {
             *self.services.entry((r.proto.0, r.responder.port)).or_default() += 1;
@@ -260,7 +289,7 @@ impl Sightings {
                 if m.traffic_ips.len() < MAX_TRAFFIC_IPS && is_device_address(&ep.ip) {
                     m.traffic_ips.insert(ep.ip);
                 }
-                m.evidence.insert(if side == 0 { "flow.initiator" } else { "flow.responder" }.to_owned());
+                m.evidence.insert(Cow::Borrowed(if side == 0 { "flow.initiator" } else { "flow.responder" }));
             }
             let Some(s) = self.ip(ep.ip) else { continue };
             if sent > 0 || side == 0 {
@@ -307,7 +336,7 @@ impl Sightings {
                 last_seen: m.last,
                 locally_administered_mac: mac.is_locally_administered(),
                 router,
-                evidence: m.evidence.iter().cloned().collect(),
+                evidence: m.evidence.iter().map(|e| e.to_string()).collect(),
                 ..DeviceSummary::default()
             };
             for ip in &ips {

@@ -27,6 +27,35 @@ fn time(secs: i64) -> Timestamp {
     Timestamp::from_secs(secs.max(0) as u64)
 }
 
+/// Certificates remembered per thread: a hospital's servers show the same few certificates
+/// to every client, and parsing one costs more than all the rest of a handshake.
+const CACHED: usize = 64;
+
+/// A certificate's DER and what was read from it, most recent first.
+type Cache = Vec<(Vec<u8>, std::rc::Rc<Option<CertInfo>>)>;
+
+thread_local! {
+    static CACHE: std::cell::RefCell<Cache> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`read`], remembering the last certificates read on this thread (compared byte for byte).
+pub(crate) fn read_cached(der: &[u8]) -> std::rc::Rc<Option<CertInfo>> {
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(i) = c.iter().position(|(d, _)| d.as_slice() == der) {
+            // Move it to the front: the busiest servers stay.
+            let hit = c.remove(i);
+            let info = hit.1.clone();
+            c.insert(0, hit);
+            return info;
+        }
+        let info = std::rc::Rc::new(read(der));
+        c.truncate(CACHED - 1);
+        c.insert(0, (der.to_vec(), info.clone()));
+        info
+    })
+}
+
 /// Reads a DER certificate; `None` when it does not parse.
 pub(crate) fn read(der: &[u8]) -> Option<CertInfo> {
     let (_, cert) = X509Certificate::from_der(der).ok()?;

@@ -237,7 +237,8 @@ impl TlsSession {
             CLIENT_KEY_EXCHANGE => self.sides[dir.index()].done = true,
             CERTIFICATE if self.client != Some(dir) => {
                 let chain = hello::certificates(body)?;
-                if let Some(info) = chain.first().and_then(|der| cert::read(der)) {
+                let info = chain.first().map(|der| cert::read_cached(der));
+                if let Some(info) = info.as_deref().and_then(Option::as_ref) {
                     let src = "tls.certificate";
                     emit("tls_cert_subject", &info.subject, src, 70);
                     emit("tls_cert_issuer", &info.issuer, src, 70);

@@ -224,6 +224,23 @@ fn certificate_facts() {
 }
 
 #[test]
+fn certificates_are_remembered_byte_for_byte() {
+    let a = cert::read_cached(LEAF);
+    let b = cert::read_cached(LEAF);
+    assert!(std::rc::Rc::ptr_eq(&a, &b));
+    assert_eq!(*a, cert::read(LEAF));
+    let other = cert::read_cached(SELF_SIGNED);
+    assert_ne!(*other, *a);
+    // Many others push it out, and it is read again, the same.
+    let mut fake = LEAF.to_vec();
+    for i in 0..70u8 {
+        fake[20] = i;
+        let _ = cert::read_cached(&fake);
+    }
+    assert_eq!(*cert::read_cached(LEAF), cert::read(LEAF));
+}
+
+#[test]
 fn tls13_and_retry() {
     // A HelloRetryRequest, then the compatibility ChangeCipherSpec and a second hello.
     let mut second = chrome();
