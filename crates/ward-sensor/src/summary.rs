@@ -202,32 +202,27 @@ impl Sightings {
 
     /// What the device keys of one summarised device announced.
     fn announced_by(&self, keys: impl Iterator<Item = DeviceKey>, d: &mut DeviceSummary) {
-        let mut attrs: BTreeMap<(String, String), &AttributeSeen> = BTreeMap::new();
-        let mut creds: BTreeMap<(String, AccountKind, Weakness, Option<bool>), &CredentialSeen> =
+        // Borrowed, sorted and deduplicated first (the most confident of equal attributes
+        // stays); strings are copied once, for the output.
+        let mut attrs: Vec<(&str, &str, &AttributeSeen)> = Vec::new();
+        let mut creds: BTreeMap<&(String, AccountKind, Weakness, Option<bool>), &CredentialSeen> =
             BTreeMap::new();
         for key in keys {
             let Some(a) = self.announced.get(&key) else { continue };
-            for ((k, value), v) in
-                a.attributes.iter().flat_map(|(k, values)| values.iter().map(move |(v, seen)| ((k, v), seen)))
-            {
-                attrs
-                    .entry((k.clone(), value.clone()))
-                    .and_modify(|old| {
-                        if v.confidence > old.confidence {
-                            *old = v
-                        }
-                    })
-                    .or_insert(v);
+            for (k, values) in &a.attributes {
+                attrs.extend(values.iter().map(|(v, seen)| (k.as_str(), v.as_str(), seen)));
             }
             for (k, v) in &a.credentials {
-                creds.entry(k.clone()).or_insert(v);
+                creds.entry(k).or_insert(v);
             }
         }
+        attrs.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.confidence.cmp(&a.2.confidence)));
+        attrs.dedup_by(|later, kept| later.0 == kept.0 && later.1 == kept.1);
         d.attributes = attrs
             .into_iter()
-            .map(|((key, value), a)| AttributeSummary {
-                key,
-                value,
+            .map(|(key, value, a)| AttributeSummary {
+                key: key.to_owned(),
+                value: value.to_owned(),
                 source: a.source.to_string(),
                 confidence: a.confidence,
                 first_seen: a.first,
@@ -238,10 +233,10 @@ impl Sightings {
         d.credentials = creds
             .into_iter()
             .map(|((protocol, account, weakness, accepted), c)| CredentialSummary {
-                protocol,
-                account,
-                weakness,
-                accepted,
+                protocol: protocol.clone(),
+                account: *account,
+                weakness: *weakness,
+                accepted: *accepted,
                 source: c.source.to_string(),
                 count: c.count,
             })

@@ -139,3 +139,47 @@ pub(crate) fn ja4(ch: &ClientHello) -> String {
     let (a, b, c) = ja4_raw(ch);
     format!("{a}_{}_{}", ja4_hash(&b), ja4_hash(&c))
 }
+
+/// Fingerprints remembered per thread: a network has few TLS stacks, and each sends the same
+/// hello shape on every connection.
+const CACHED: usize = 64;
+
+/// What JA3 and JA4 depend on, GREASE values left out (they change with every hello): the
+/// cache key.
+fn shape(ch: &ClientHello) -> Vec<u16> {
+    let mut k = Vec::with_capacity(
+        8 + ch.ciphers.len() + ch.extensions.len() + ch.groups.len() + ch.signature_algorithms.len(),
+    );
+    k.push(ch.version);
+    for list in [&ch.ciphers, &ch.extensions, &ch.groups, &ch.signature_algorithms, &ch.versions] {
+        k.push(0x0a0a);
+        k.extend(list.iter().copied().filter(|x| !is_grease(*x)));
+    }
+    k.push(0x0a0a);
+    k.extend(ch.point_formats.iter().map(|p| u16::from(*p)));
+    k.push(0x0a0a);
+    k.extend(ch.alpn.first().into_iter().flatten().map(|b| u16::from(*b)));
+    k
+}
+
+thread_local! {
+    static CACHE: std::cell::RefCell<Vec<(Vec<u16>, String, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// JA3 and JA4 of a ClientHello, from the cache when this thread saw the same shape lately.
+pub(crate) fn ja3_ja4(ch: &ClientHello) -> (String, String) {
+    let key = shape(ch);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(i) = c.iter().position(|(k, _, _)| *k == key) {
+            let hit = c.remove(i);
+            let out = (hit.1.clone(), hit.2.clone());
+            c.insert(0, hit);
+            return out;
+        }
+        let (j3, j4) = (ja3(ch), ja4(ch));
+        c.truncate(CACHED - 1);
+        c.insert(0, (key, j3.clone(), j4.clone()));
+        (j3, j4)
+    })
+}

@@ -217,8 +217,9 @@ impl TlsSession {
                 };
                 let names: Vec<String> = versions.into_iter().map(hello::version_name).collect();
                 emit("tls_client_versions", &names.join(","), "tls.client_hello.versions", 60);
-                emit("ja3", &fingerprint::ja3(&ch), "tls.client_hello.ja3", 60);
-                emit("ja4", &fingerprint::ja4(&ch), "tls.client_hello.ja4", 60);
+                let (ja3, ja4) = fingerprint::ja3_ja4(&ch);
+                emit("ja3", &ja3, "tls.client_hello.ja3", 60);
+                emit("ja4", &ja4, "tls.client_hello.ja4", 60);
                 // The client's side stays open: a server may ask for a second ClientHello.
                 // It ends at its key exchange or its encrypted data.
                 self.client.get_or_insert(dir);

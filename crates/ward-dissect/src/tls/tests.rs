@@ -152,6 +152,21 @@ fn fingerprints_agree_with_foxio_and_salesforce() {
 }
 
 #[test]
+fn cached_fingerprints_equal_computed_ones() {
+    let mut ch = chrome();
+    for round in 0..3 {
+        // GREASE changes with every hello; the fingerprints do not.
+        ch.ciphers[0] = [0x0a0a, 0x1a1a, 0xfafa][round];
+        assert_eq!(fingerprint::ja3_ja4(&ch), (fingerprint::ja3(&ch), fingerprint::ja4(&ch)));
+    }
+    // A different ALPN value changes JA4 only; the cache must not mix them up.
+    let mut other = chrome();
+    other.alpn = vec![b"http/1.1".to_vec()];
+    assert_eq!(fingerprint::ja3_ja4(&other), (fingerprint::ja3(&other), fingerprint::ja4(&other)));
+    assert_ne!(fingerprint::ja3_ja4(&other).1, fingerprint::ja3_ja4(&chrome()).1);
+}
+
+#[test]
 fn ja4_edge_cases() {
     let mut ch = chrome();
     ch.alpn = vec![vec![0xba, 0xad], b"http/1.1".to_vec()];
