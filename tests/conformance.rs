@@ -11,21 +11,14 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("WARD_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    dir.join("pcaps").is_dir().then_some(dir)
-}
-
 macro_rules! data_or_skip {
     () => {
-        match shared_data() {
+        match ward_fuzz::outside::shared_data() {
             Some(d) => d.join("pcaps"),
             None => {
                 eprintln!("skipped: ../shared/data not present (set WARD_SHARED_DATA)");

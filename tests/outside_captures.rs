@@ -15,30 +15,6 @@ use ward_capture::{CaptureReader, CaptureSet};
 use ward_dissect::Registry;
 use ward_sensor::{Sensor, SensorConfig};
 
-fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("WARD_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    dir.join("pcaps").is_dir().then_some(dir)
-}
-
-fn captures(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// Packets Ward reads from `path`, and the error that stopped it, if any.
 fn ward_count(path: &Path) -> (u64, Option<String>) {
     let reader = match CaptureReader::open(path) {
@@ -52,11 +28,11 @@ fn ward_count(path: &Path) -> (u64, Option<String>) {
 
 #[test]
 fn every_outside_capture_is_read_or_refused_clearly() {
-    let Some(data) = shared_data() else {
+    let Some(data) = ward_fuzz::outside::shared_data() else {
         eprintln!("skipped: ../shared/data not present (set WARD_SHARED_DATA)");
         return;
     };
-    let files = captures(&data.join("pcaps"));
+    let files = ward_fuzz::outside::capture_files(&data.join("pcaps"));
     assert!(files.len() > 200, "expected the full set of captures, found {}", files.len());
     let (mut whole, mut refused, mut packets) = (0, Vec::new(), 0u64);
     for path in &files {
@@ -89,7 +65,7 @@ fn every_outside_capture_is_read_or_refused_clearly() {
 
 #[test]
 fn packet_counts_equal_tsharks_on_a_sample() {
-    let Some(data) = shared_data() else {
+    let Some(data) = ward_fuzz::outside::shared_data() else {
         eprintln!("skipped: ../shared/data not present (set WARD_SHARED_DATA)");
         return;
     };
@@ -97,7 +73,7 @@ fn packet_counts_equal_tsharks_on_a_sample() {
         eprintln!("skipped: tshark not installed (apt-get install tshark)");
         return;
     }
-    let files = captures(&data.join("pcaps"));
+    let files = ward_fuzz::outside::capture_files(&data.join("pcaps"));
     // Every sixth file, so each source and both formats are in the sample, plus all of the
     // crash reproducers, where readers are most likely to disagree.
     let sample: Vec<&PathBuf> = files

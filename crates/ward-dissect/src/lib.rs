@@ -238,6 +238,19 @@ pub fn attribute(
     })
 }
 
+/// The sighting of a frame's source MAC, for frame dissectors whose protocol a device sends
+/// about itself (LLDP, CDP): `None` for a source that is no device (multicast, zero).
+pub fn frame_source(ctx: &FrameContext, source: &'static str) -> Option<(DeviceKey, Observation)> {
+    let mac = ctx.src_mac.filter(Mac::is_unicast_device)?;
+    let device = DeviceKey::Mac(mac);
+    let kind = ObservationKind::Seen {
+        ip: None,
+        vlan: ctx.vlans.access_vlan(),
+        evidence: Evidence::new(source, 90),
+    };
+    Some((device, Observation { ts: ctx.ts, device, kind }))
+}
+
 /// Bytes as text when they are printable ASCII, else as colon-separated hex (identifiers
 /// such as DHCP client ids and relay circuit ids come both ways).
 pub fn text_or_hex(b: &[u8]) -> String {

@@ -127,17 +127,7 @@ impl Registry {
             return false;
         };
         let id = ([o1, o2, o3], u16::from_be_bytes([p1, p2]));
-        let mut read = false;
-        for d in self.frames.iter().filter(|d| d.snap_ids().contains(&id)) {
-            read = true;
-            DissectStats::bump(&mut stats.frames, d.name());
-            let mut emitter = Emitter::new(out, FRAME_ROOM);
-            if d.dissect(ctx, payload, &mut emitter).is_err() {
-                DissectStats::bump(&mut stats.malformed, d.name());
-            }
-            stats.observation_cap_hits += emitter.dropped();
-        }
-        read
+        self.run_frames(|d| d.snap_ids().contains(&id), ctx, payload, out, stats)
     }
 
     /// Runs the frame dissectors for `ether_type` over a frame's payload; returns whether one
@@ -150,8 +140,20 @@ impl Registry {
         out: &mut Vec<Observation>,
         stats: &mut DissectStats,
     ) -> bool {
+        self.run_frames(|d| d.ether_types().contains(&ether_type), ctx, payload, out, stats)
+    }
+
+    /// Runs the frame dissectors `which` picks over a payload; returns whether one read it.
+    fn run_frames(
+        &self,
+        which: impl Fn(&dyn FrameDissector) -> bool,
+        ctx: &FrameContext,
+        payload: &[u8],
+        out: &mut Vec<Observation>,
+        stats: &mut DissectStats,
+    ) -> bool {
         let mut read = false;
-        for d in self.frames.iter().filter(|d| d.ether_types().contains(&ether_type)) {
+        for d in self.frames.iter().filter(|d| which(d.as_ref())) {
             read = true;
             DissectStats::bump(&mut stats.frames, d.name());
             let mut emitter = Emitter::new(out, FRAME_ROOM);

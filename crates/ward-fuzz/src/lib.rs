@@ -5,6 +5,7 @@
 //!
 //! This crate holds no logic of Ward's own: only the harnesses.
 
+pub mod outside;
 pub mod seeds;
 
 use std::io::Cursor;

@@ -9,9 +9,7 @@ use ward_capture::{CaptureReader, ReaderOptions};
 fn seed_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut files = vec![root.join("samples/ward-sample.pcap")];
-    let shared = std::env::var_os("WARD_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/data"));
+    let shared = ward_fuzz::outside::shared_data().unwrap_or_else(|| root.join("../shared/data"));
     let malformed = shared.join("pcaps/tcpdump_tests/malformed");
     match std::fs::read_dir(&malformed) {
         Ok(dir) => files.extend(dir.flatten().map(|e| e.path())),
@@ -24,23 +22,10 @@ fn seed_files() -> Vec<PathBuf> {
 /// Every capture under the outside data, and the sample.
 fn dissector_captures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let shared = std::env::var_os("WARD_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/data"));
     let mut out = vec![root.join("samples/ward-sample.pcap")];
-    let mut stack = vec![shared.join("pcaps")];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap") {
-                out.push(p);
-            }
-        }
+    if let Some(shared) = ward_fuzz::outside::shared_data() {
+        out.extend(ward_fuzz::outside::capture_files(&shared.join("pcaps")));
     }
-    out.sort();
     out
 }
 

@@ -9,7 +9,7 @@ mod tests;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ward_core::{DeviceKey, Evidence, Mac, Observation, ObservationKind};
+use ward_core::Observation;
 
 use crate::{Emitter, FrameContext, FrameDissector, attribute};
 
@@ -99,20 +99,14 @@ impl FrameDissector for CdpDissector {
 
     fn dissect(&self, ctx: &FrameContext, payload: &[u8], out: &mut Emitter<'_>) -> Result<(), &'static str> {
         let tlvs = tlvs(payload)?;
-        let Some(mac) = ctx.src_mac.filter(Mac::is_unicast_device) else { return Ok(()) };
-        let dev = DeviceKey::Mac(mac);
+        let Some((dev, seen)) = crate::frame_source(ctx, "cdp.source") else { return Ok(()) };
         let ts = ctx.ts;
         let mut emit = |o: Option<Observation>| {
             if let Some(o) = o {
                 out.emit(o);
             }
         };
-        let seen = ObservationKind::Seen {
-            ip: None,
-            vlan: ctx.vlans.access_vlan(),
-            evidence: Evidence::new("cdp.source", 90),
-        };
-        emit(Some(Observation { ts, device: dev, kind: seen }));
+        emit(Some(seen));
         let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
         for (kind, v) in tlvs {
             let o = match kind {

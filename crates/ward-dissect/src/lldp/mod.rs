@@ -11,7 +11,7 @@ mod tests;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ward_core::{DeviceKey, Evidence, Mac, Observation, ObservationKind};
+use ward_core::{DeviceKey, Mac, Observation};
 
 use crate::{Emitter, FrameContext, FrameDissector, attribute, text_or_hex};
 
@@ -56,20 +56,14 @@ impl FrameDissector for LldpDissector {
 
     fn dissect(&self, ctx: &FrameContext, payload: &[u8], out: &mut Emitter<'_>) -> Result<(), &'static str> {
         let tlvs = parser::tlvs(payload)?;
-        let Some(mac) = ctx.src_mac.filter(Mac::is_unicast_device) else { return Ok(()) };
-        let dev = DeviceKey::Mac(mac);
+        let Some((dev, seen)) = crate::frame_source(ctx, "lldp.source") else { return Ok(()) };
         let ts = ctx.ts;
         let mut emit = |o: Option<Observation>| {
             if let Some(o) = o {
                 out.emit(o);
             }
         };
-        let seen = ObservationKind::Seen {
-            ip: None,
-            vlan: ctx.vlans.access_vlan(),
-            evidence: Evidence::new("lldp.source", 90),
-        };
-        emit(Some(Observation { ts, device: dev, kind: seen }));
+        emit(Some(seen));
         for t in tlvs {
             let v = t.value;
             let o = match t.kind {
