@@ -120,6 +120,7 @@ fn devices_show_what_their_software_announced() {
     assert_has(monitor, "hostname", "intellivue-mx450-7");
     assert_has(monitor, "mdns_service", "_http._tcp");
     assert_has(monitor, "mdns_instance", "IntelliVue MX450 bed 7");
+    assert_has(monitor, "mdns_service_port", "_http._tcp 80");
     assert_has(monitor, "model", "MX450");
     assert_has(monitor, "manufacturer", "Philips");
     assert_has(monitor, "server", "Linux/5.10 UPnP/1.0 IntelliVue-MX450/M.03.01");

@@ -226,6 +226,19 @@ impl Session for DnsSession {
                                 emit(attribute(ts, dev, attr, &String::from_utf8_lossy(v), source, 75));
                             }
                         }
+                        RData::SRV(srv) => {
+                            // "HP LaserJet M507._ipp._tcp.local" SRV 0 0 631 prn-7.local: the
+                            // service's port, and the host that offers it.
+                            let service = name.split_once("._").map_or("", |(_, rest)| rest);
+                            let service = service.trim_end_matches('.').trim_end_matches(".local");
+                            let dev = DeviceKey::Ip(sender);
+                            if !service.is_empty() {
+                                let offer = format!("_{service} {}", srv.port);
+                                emit(attribute(ts, dev, "mdns_service_port", &offer, "mdns.srv", 80));
+                            }
+                            let host = local_host(&name_text(&srv.target));
+                            emit(attribute(ts, dev, "hostname", &host, "mdns.srv", 75));
+                        }
                         RData::HINFO(h) => {
                             let dev = DeviceKey::Ip(sender);
                             emit(attribute(ts, dev, "os", &h.os.to_string(), "mdns.hinfo", 60));

@@ -132,6 +132,8 @@ fn mdns_announcements_describe_their_sender() {
         ("manufacturer", "HP", "mdns.txt.manufacturer"),
         ("firmware", "2406048_055487", "mdns.txt.version"),
         ("hostname", "prn-7", "mdns.a"),
+        ("mdns_service_port", "_ipp._tcp 631", "mdns.srv"),
+        ("hostname", "prn-7", "mdns.srv"),
     ] {
         assert!(attrs.contains(&(me, k.into(), v.into(), src.into())), "missing {k}={v}: {attrs:?}");
     }
