@@ -1,8 +1,10 @@
-//! The whole sensor on one core over the first packets of the benchmark capture, read as
-//! `ward analyze` reads files (memory-mapped, from the page cache): record parsing, decoding,
-//! fragments, flows and observations, with no dissectors (`none`) and with Ward's built-in
-//! ones (`builtin`). The capture comes from `$WARD_BENCH_CAPTURE` or
-//! `bench-data/hospital-bench.pcap` (`scripts/bench` makes it), else the sample.
+//! The whole sensor on one core, read as `ward analyze` reads files (memory-mapped, from the
+//! page cache): record parsing, decoding, fragments, flows, reassembly, dissectors and
+//! observations handed to a sink that counts them. `sensor_one_core` runs over the first
+//! 200,000 packets of the benchmark capture with no dissectors (`none`) and with all of Ward's
+//! (`builtin`); `sensor_whole_capture` runs over the whole of it with all dissectors. The
+//! capture comes from `$WARD_BENCH_CAPTURE` or `bench-data/hospital-bench.pcap` (`scripts/bench`
+//! makes it), else the sample.
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stderr)]
 
 use std::hint::black_box;
@@ -17,18 +19,32 @@ use ward_sensor::{Sensor, SensorConfig};
 
 const PACKETS: u64 = 200_000;
 
-/// The first packets of the benchmark capture, as an in-memory pcap.
-fn load() -> (Vec<u8>, u64) {
+/// The benchmark capture, or the sample when it has not been made.
+fn capture() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let bench = std::env::var_os("WARD_BENCH_CAPTURE")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("bench-data/hospital-bench.pcap"));
-    let path = if bench.exists() {
+    if bench.exists() {
         bench
     } else {
         eprintln!("{} not found (scripts/bench makes it); using the sample capture", bench.display());
         root.join("samples/ward-sample.pcap")
-    };
+    }
+}
+
+/// One run of the sensor on one thread over `file`: (flows, observations).
+fn run_once(file: &std::path::Path, registry: Registry) -> (u64, usize) {
+    let reader = CaptureReader::open(file).unwrap();
+    let sensor = Sensor::new(SensorConfig { threads: 1, ..SensorConfig::default() }, registry);
+    let mut observations = 0usize;
+    let report = sensor.run(&mut CaptureSet::new(vec![reader]), |batch| observations += batch.len());
+    (report.counters.flows.created, observations)
+}
+
+/// The first packets of the benchmark capture, as an in-memory pcap.
+fn load() -> (Vec<u8>, u64) {
+    let path = capture();
     let mut r =
         CaptureReader::open_with(&path, ReaderOptions { mmap: false, ..ReaderOptions::default() }).unwrap();
     let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET, ByteOrder::Little, false).unwrap();
@@ -57,17 +73,16 @@ fn benches(c: &mut Criterion) {
     g.throughput(Throughput::Elements(n));
     g.sample_size(10).measurement_time(Duration::from_secs(10));
     for (name, registry) in [("none", Registry::empty as fn() -> Registry), ("builtin", Registry::builtin)] {
-        g.bench_function(name, |b| {
-            b.iter(|| {
-                let reader = CaptureReader::open(&file).unwrap();
-                let sensor = Sensor::new(SensorConfig { threads: 1, ..SensorConfig::default() }, registry());
-                let mut observations = 0usize;
-                let report =
-                    sensor.run(&mut CaptureSet::new(vec![reader]), |batch| observations += batch.len());
-                black_box((report.counters.flows.created, observations))
-            })
-        });
+        g.bench_function(name, |b| b.iter(|| black_box(run_once(&file, registry()))));
     }
+    g.finish();
+
+    let whole = capture();
+    let packets = CaptureReader::open(&whole).unwrap().for_each_packet(|_, _| {}).unwrap();
+    let mut g = c.benchmark_group("sensor_whole_capture");
+    g.throughput(Throughput::Elements(packets));
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.bench_function("builtin", |b| b.iter(|| black_box(run_once(&whole, Registry::builtin()))));
     g.finish();
 }
 
