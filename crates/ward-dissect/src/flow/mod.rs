@@ -135,12 +135,8 @@ impl FlowDissection {
         if let FlowDissection::Active(a) = self {
             let mut emitter = Emitter::new(out, OBSERVATIONS_PER_DATAGRAM);
             let r = a.session.parse(ctx, dir, payload, &mut emitter);
-            stats.observation_cap_hits += emitter.dropped();
-            if let Some(p) = a.session.protocol() {
-                a.protocol = p;
-            }
-            let (which, protocol) = (a.which, a.protocol);
-            self.after_parse(registry, which, protocol, r, stats);
+            let dropped = emitter.dropped();
+            self.after_parse(registry, r, dropped, stats);
         }
         self.want()
     }
@@ -222,18 +218,16 @@ impl FlowDissection {
             r
         };
         a.room = emitter.room();
-        stats.observation_cap_hits += emitter.dropped();
-        if let Some(p) = a.session.protocol() {
-            a.protocol = p;
-        }
+        let dropped = emitter.dropped();
         let over = a.bufs[d].len() > MAX_PENDING;
-        let (which, protocol) = (a.which, a.protocol);
-        if over && matches!(r, Parsed::Consumed(_)) {
+        self.after_parse(registry, r, dropped, stats);
+        // A parser waiting for more than a message may be: the flow is given up, counted.
+        if let FlowDissection::Active(a) = self
+            && over
+        {
             stats.pending_cap_hits += 1;
-            *self = FlowDissection::Done { protocol: Some(protocol) };
-            return;
+            *self = FlowDissection::Done { protocol: Some(a.protocol) };
         }
-        self.after_parse(registry, which, protocol, r, stats);
     }
 
     /// Ends probing when every candidate has refused both directions.
@@ -248,14 +242,16 @@ impl FlowDissection {
         self.want()
     }
 
-    fn after_parse(
-        &mut self,
-        registry: &Registry,
-        which: usize,
-        protocol: &'static str,
-        r: Parsed,
-        stats: &mut DissectStats,
-    ) {
+    /// What follows a parse, on a datagram or stream bytes alike: observations dropped at the
+    /// cap are counted, the session's more precise protocol name is taken, and the flow ends
+    /// when the session is done or found the bytes malformed.
+    fn after_parse(&mut self, registry: &Registry, r: Parsed, dropped: u64, stats: &mut DissectStats) {
+        stats.observation_cap_hits += dropped;
+        let FlowDissection::Active(a) = self else { return };
+        if let Some(p) = a.session.protocol() {
+            a.protocol = p;
+        }
+        let (which, protocol) = (a.which, a.protocol);
         match r {
             Parsed::Consumed(_) => {}
             Parsed::Done => *self = FlowDissection::Done { protocol: Some(protocol) },
