@@ -330,15 +330,24 @@ impl Repeats {
         true
     }
 
-    /// Emits the attribute unless this flow reported it already.
-    pub fn emit(&mut self, out: &mut Emitter<'_>, obs: Option<Observation>) {
-        let Some(obs) = obs else { return };
-        if let ObservationKind::Attribute { key, value, .. } = &obs.kind
-            && !self.first(&obs.device, key, value)
+    /// Emits an attribute (see [`attribute`]) unless this flow reported it already; nothing
+    /// is built for a repeat.
+    #[allow(clippy::too_many_arguments)]
+    pub fn attribute(
+        &mut self,
+        out: &mut Emitter<'_>,
+        ts: Timestamp,
+        device: DeviceKey,
+        key: &'static str,
+        value: &str,
+        source: &'static str,
+        confidence: u8,
+    ) {
+        if self.first(&device, key, value)
+            && let Some(o) = attribute(ts, device, key, value, source, confidence)
         {
-            return;
+            out.emit(o);
         }
-        out.emit(obs);
     }
 }
 

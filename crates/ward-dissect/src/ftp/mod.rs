@@ -9,9 +9,7 @@ use std::collections::VecDeque;
 
 use ward_core::{DeviceKey, Direction, Observation, ObservationKind};
 
-use crate::{
-    Dissector, Emitter, FlowContext, Parsed, Probe, Repeats, Session, Transport, attribute, credentials,
-};
+use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Repeats, Session, Transport, credentials};
 
 /// The FTP dissector.
 pub struct FtpDissector;
@@ -137,7 +135,7 @@ impl FtpSession {
             self.greeted = true;
             if !self.banner {
                 self.banner = true;
-                self.repeats.emit(out, attribute(ctx.ts, server, "server", text, "ftp.banner", 60));
+                self.repeats.attribute(out, ctx.ts, server, "server", text, "ftp.banner", 60);
             }
             return false;
         }
@@ -155,7 +153,7 @@ impl FtpSession {
                 self.user = None;
             }
             Some(Command::Syst) if code[0] == b'2' => {
-                self.repeats.emit(out, attribute(ctx.ts, server, "ftp_system", text, "ftp.syst", 60));
+                self.repeats.attribute(out, ctx.ts, server, "ftp_system", text, "ftp.syst", 60);
             }
             Some(Command::AuthTls) if code == b"234" => return true,
             _ => {}
@@ -196,16 +194,14 @@ impl Session for FtpSession {
                     if !self.banner && &c == b"220" {
                         let text = String::from_utf8_lossy(&line[4..]).into_owned();
                         self.banner = true;
-                        self.repeats.emit(
+                        self.repeats.attribute(
                             out,
-                            attribute(
-                                ctx.ts,
-                                DeviceKey::Ip(ctx.responder.ip),
-                                "server",
-                                &text,
-                                "ftp.banner",
-                                60,
-                            ),
+                            ctx.ts,
+                            DeviceKey::Ip(ctx.responder.ip),
+                            "server",
+                            &text,
+                            "ftp.banner",
+                            60,
                         );
                     }
                 }

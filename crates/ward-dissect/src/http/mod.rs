@@ -18,7 +18,7 @@ use base64::Engine;
 use ward_core::{DeviceKey, Direction, Observation};
 
 use crate::tunnel::Tunnel;
-use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Session, Transport, attribute, credentials};
+use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Repeats, Session, Transport, credentials};
 
 /// The HTTP dissector.
 pub struct HttpDissector;
@@ -102,8 +102,8 @@ struct HttpSession {
     /// Logins of requests not answered yet: (user, password) are judged at once; this holds
     /// only the verdict, waiting for the response's status.
     logins: VecDeque<Option<PendingLogin>>,
-    last_agent: Option<String>,
-    last_server: Option<String>,
+    /// Attributes this connection reported already (keep-alive repeats them per request).
+    repeats: Repeats,
     tunnel: Tunnel,
 }
 
@@ -218,18 +218,15 @@ impl Session for HttpSession {
                     Err(_) => return Parsed::Malformed("not an http request"),
                 };
                 used += n;
-                if let Some(agent) = header(req.headers, "user-agent")
-                    && self.last_agent.as_deref() != Some(agent)
-                {
-                    self.last_agent = Some(agent.to_owned());
-                    emit(out, attribute(ts, client, "user_agent", agent, "http.user_agent", 70));
+                if let Some(agent) = header(req.headers, "user-agent") {
+                    self.repeats.attribute(out, ts, client, "user_agent", agent, "http.user_agent", 70);
                 }
                 if let Some(host) = header(req.headers, "host") {
                     let host = host
                         .rsplit_once(':')
                         .filter(|(_, p)| p.parse::<u16>().is_ok())
                         .map_or(host, |(h, _)| h);
-                    emit(out, attribute(ts, server, "http_host", host, "http.host", 60));
+                    self.repeats.attribute(out, ts, server, "http_host", host, "http.host", 60);
                 }
                 let login = header(req.headers, "authorization").and_then(basic_login).map(|(user, pass)| {
                     PendingLogin {
@@ -272,14 +269,11 @@ impl Session for HttpSession {
                 };
                 used += n;
                 let code = resp.code.unwrap_or(0);
-                if let Some(srv) = header(resp.headers, "server")
-                    && self.last_server.as_deref() != Some(srv)
-                {
-                    self.last_server = Some(srv.to_owned());
-                    emit(out, attribute(ts, server, "server", srv, "http.server", 70));
+                if let Some(srv) = header(resp.headers, "server") {
+                    self.repeats.attribute(out, ts, server, "server", srv, "http.server", 70);
                 }
                 if let Some(r) = header(resp.headers, "www-authenticate").and_then(realm) {
-                    emit(out, attribute(ts, server, "http_realm", r, "http.www_authenticate", 60));
+                    self.repeats.attribute(out, ts, server, "http_realm", r, "http.www_authenticate", 60);
                 }
                 // 1xx answers are interim: the real one follows.
                 if code >= 200 {
@@ -325,12 +319,6 @@ impl Session for HttpSession {
             out.emit(login.observation);
         }
         self.tunnel.end(ctx, out);
-    }
-}
-
-fn emit(out: &mut Emitter<'_>, o: Option<Observation>) {
-    if let Some(o) = o {
-        out.emit(o);
     }
 }
 

@@ -56,6 +56,8 @@ fn basic_login_is_judged_without_keeping_the_secret() {
         &[(ToResponder, r1), (ToInitiator, a1), (ToResponder, r2), (ToInitiator, a2), (ToResponder, r3)],
     );
     assert!(stats.malformed.is_empty());
+    // The same Host on a keep-alive connection is reported once.
+    assert_eq!(attrs(&out).iter().filter(|a| a.1 == "http_host").count(), 1);
     assert_eq!(
         login(&out),
         [

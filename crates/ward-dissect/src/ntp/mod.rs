@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 
 use ward_core::{DeviceKey, Direction};
 
-use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Repeats, Session, Transport, attribute};
+use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Repeats, Session, Transport};
 
 /// The NTP dissector.
 pub struct NtpDissector;
@@ -104,7 +104,7 @@ impl Session for NtpSession {
         };
         let (ts, dev) = (ctx.ts, DeviceKey::Ip(sender));
         let mut emit = |dev, key, value: &str, source, conf| {
-            self.repeats.emit(out, attribute(ts, dev, key, value, source, conf))
+            self.repeats.attribute(out, ts, dev, key, value, source, conf)
         };
         emit(dev, "ntp_version", &h.version.to_string(), "ntp.version", 80);
         emit(dev, "ntp_mode", mode_name(h.mode), "ntp.mode", 80);

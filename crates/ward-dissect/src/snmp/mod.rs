@@ -16,7 +16,7 @@ use ward_core::{
     AccountKind, DeviceKey, Direction, Evidence, Observation, ObservationKind, Timestamp, Weakness,
 };
 
-use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Repeats, Session, Transport, attribute};
+use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Repeats, Session, Transport};
 
 /// The SNMP dissector.
 pub struct SnmpDissector;
@@ -149,7 +149,7 @@ impl SnmpSession {
                 VarBindValue::Value(ObjectSyntax::Object(o)) => o.to_id_string(),
                 _ => continue,
             };
-            self.repeats.emit(out, attribute(ts, agent, key, &value, source, conf));
+            self.repeats.attribute(out, ts, agent, key, &value, source, conf);
         }
     }
 }
@@ -171,7 +171,7 @@ impl Session for SnmpSession {
                 let (kind, req_id, vars) = pdu_parts(&m.pdu);
                 // The agent is who answers requests and who sends traps.
                 let agent = if is_request(kind) { receiver } else { sender };
-                self.repeats.emit(out, attribute(ts, agent, "snmp_version", version, "snmp.version", 80));
+                self.repeats.attribute(out, ts, agent, "snmp_version", version, "snmp.version", 80);
                 if kind == PduType::Response {
                     self.answered(req_id, out);
                     self.variables(ts, sender, vars, out);
@@ -197,19 +197,29 @@ impl Session for SnmpSession {
                 };
                 let (kind, req_id, vars) = pdu_parts(&scoped.data);
                 let agent = if is_request(kind) { receiver } else { sender };
-                self.repeats.emit(out, attribute(ts, agent, "snmp_version", "3", "snmp.version", 80));
+                self.repeats.attribute(out, ts, agent, "snmp_version", "3", "snmp.version", 80);
                 if let SecurityParameters::USM(usm) = &m.security_params
                     && !usm.msg_authoritative_engine_id.is_empty()
                 {
                     let id = usm.msg_authoritative_engine_id;
-                    self.repeats.emit(
+                    self.repeats.attribute(
                         out,
-                        attribute(ts, agent, "snmp_engine_id", &crate::hex(id), "snmp.engine_id", 80),
+                        ts,
+                        agent,
+                        "snmp_engine_id",
+                        &crate::hex(id),
+                        "snmp.engine_id",
+                        80,
                     );
                     if let Some(e) = enterprise(id) {
-                        self.repeats.emit(
+                        self.repeats.attribute(
                             out,
-                            attribute(ts, agent, "snmp_enterprise", &e.to_string(), "snmp.engine_id", 70),
+                            ts,
+                            agent,
+                            "snmp_enterprise",
+                            &e.to_string(),
+                            "snmp.engine_id",
+                            70,
                         );
                     }
                     if is_request(kind) && !m.header_data.is_authenticated() && !usm.msg_user_name.is_empty()

@@ -12,7 +12,7 @@ mod tests;
 
 use ward_core::{DeviceKey, Direction};
 
-use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Repeats, Session, Transport, attribute};
+use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Repeats, Session, Transport};
 
 /// The SSDP dissector.
 pub struct SsdpDissector;
@@ -101,9 +101,8 @@ impl Session for SsdpSession {
         };
         let dev = DeviceKey::Ip(sender);
         let ts = ctx.ts;
-        let mut emit = |key, value: &str, source, conf| {
-            self.repeats.emit(out, attribute(ts, dev, key, value, source, conf))
-        };
+        let mut emit =
+            |key, value: &str, source, conf| self.repeats.attribute(out, ts, dev, key, value, source, conf);
         for (name, value) in headers(data) {
             let name = name.to_ascii_lowercase();
             match (kind, name.as_str()) {

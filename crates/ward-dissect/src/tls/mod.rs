@@ -14,7 +14,7 @@ mod tests;
 
 use ward_core::{DeviceKey, Direction, Timestamp};
 
-use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Repeats, Session, Transport, attribute};
+use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Repeats, Session, Transport};
 
 /// The TLS dissector.
 pub struct TlsDissector;
@@ -197,9 +197,8 @@ impl TlsSession {
             Direction::ToInitiator => ctx.responder.ip,
         };
         let (dev, ts) = (DeviceKey::Ip(sender), ctx.ts);
-        let mut emit = |key, value: &str, source, conf| {
-            self.repeats.emit(out, attribute(ts, dev, key, value, source, conf))
-        };
+        let mut emit =
+            |key, value: &str, source, conf| self.repeats.attribute(out, ts, dev, key, value, source, conf);
         match kind {
             CLIENT_HELLO => {
                 let ch = hello::client_hello(body)?;
