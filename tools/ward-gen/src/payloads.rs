@@ -5,6 +5,8 @@
 
 use std::net::Ipv4Addr;
 
+use ward_gen::ber;
+
 use crate::rng::Rng;
 
 // ---------------------------------------------------------------- DNS and mDNS
@@ -692,42 +694,6 @@ pub(crate) fn ssdp_notify(server: &str, uuid: &str, device_type: &str, location:
 
 // ---------------------------------------------------------------- SNMP
 
-fn ber(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut v = vec![tag];
-    match content.len() {
-        n if n < 0x80 => v.push(n as u8),
-        n if n < 0x100 => v.extend_from_slice(&[0x81, n as u8]),
-        n => v.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]),
-    }
-    v.extend_from_slice(content);
-    v
-}
-
-fn ber_int(n: u32) -> Vec<u8> {
-    let b = n.to_be_bytes();
-    let skip = b.iter().take(3).take_while(|x| **x == 0).count();
-    let mut body = b[skip..].to_vec();
-    if body[0] & 0x80 != 0 {
-        body.insert(0, 0);
-    }
-    ber(0x02, &body)
-}
-
-fn ber_oid(dotted: &str) -> Vec<u8> {
-    let parts: Vec<u32> = dotted.split('.').filter_map(|p| p.parse().ok()).collect();
-    let mut body = vec![(parts[0] * 40 + parts[1]) as u8];
-    for &p in &parts[2..] {
-        let mut groups = vec![(p & 0x7f) as u8];
-        let mut rest = p >> 7;
-        while rest > 0 {
-            groups.insert(0, (rest & 0x7f) as u8 | 0x80);
-            rest >>= 7;
-        }
-        body.extend(groups);
-    }
-    ber(0x06, &body)
-}
-
 /// A value in an SNMP answer.
 pub(crate) enum SnmpValue<'a> {
     Null,
@@ -737,17 +703,18 @@ pub(crate) enum SnmpValue<'a> {
 
 /// An SNMPv2c message: `pdu` 0xa0 GetRequest, 0xa2 Response.
 pub(crate) fn snmp(community: &str, pdu: u8, req_id: u32, vars: &[(&str, SnmpValue<'_>)]) -> Vec<u8> {
-    let mut list = Vec::new();
-    for (oid, value) in vars {
-        let v = match value {
-            SnmpValue::Null => vec![0x05, 0],
-            SnmpValue::Text(t) => ber(0x04, t.as_bytes()),
-            SnmpValue::Oid(o) => ber_oid(o),
-        };
-        list.extend(ber(0x30, &[ber_oid(oid), v].concat()));
-    }
-    let pdu = ber(pdu, &[ber_int(req_id), ber_int(0), ber_int(0), ber(0x30, &list)].concat());
-    ber(0x30, &[ber_int(1), ber(0x04, community.as_bytes()), pdu].concat())
+    let vars: Vec<(&str, Vec<u8>)> = vars
+        .iter()
+        .map(|(oid, value)| {
+            let v = match value {
+                SnmpValue::Null => vec![0x05, 0],
+                SnmpValue::Text(t) => ber::tlv(0x04, t.as_bytes()),
+                SnmpValue::Oid(o) => ber::oid(o),
+            };
+            (*oid, v)
+        })
+        .collect();
+    ber::snmp_message(1, community, ber::snmp_pdu(pdu, req_id, &vars))
 }
 
 // ---------------------------------------------------------------- LLDP and CDP

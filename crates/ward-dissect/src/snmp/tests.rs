@@ -4,52 +4,7 @@ use ward_core::{AccountKind, Direction::*, IpProto, ObservationKind, Weakness};
 use super::*;
 use crate::testutil::{attrs, converse, credentials, ctx};
 
-/// A BER TLV.
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut v = vec![tag];
-    if content.len() < 128 {
-        v.push(content.len() as u8);
-    } else {
-        v.extend([0x82, (content.len() >> 8) as u8, content.len() as u8]);
-    }
-    v.extend(content);
-    v
-}
-
-fn int(n: u32) -> Vec<u8> {
-    let b = n.to_be_bytes();
-    let skip = b.iter().take(3).take_while(|x| **x == 0).count();
-    let mut body = b[skip..].to_vec();
-    if body[0] & 0x80 != 0 {
-        body.insert(0, 0);
-    }
-    tlv(0x02, &body)
-}
-
-fn oid(dotted: &str) -> Vec<u8> {
-    let parts: Vec<u32> = dotted.split('.').map(|p| p.parse().unwrap()).collect();
-    let mut body = vec![(parts[0] * 40 + parts[1]) as u8];
-    for &p in &parts[2..] {
-        let mut groups = vec![(p & 0x7f) as u8];
-        let mut rest = p >> 7;
-        while rest > 0 {
-            groups.insert(0, (rest & 0x7f) as u8 | 0x80);
-            rest >>= 7;
-        }
-        body.extend(groups);
-    }
-    tlv(0x06, &body)
-}
-
-/// A PDU of `tag` (0xa0 get, 0xa2 response, ...) with variables (oid, value TLV).
-fn pdu(tag: u8, req_id: u32, vars: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let list: Vec<u8> = vars.iter().flat_map(|(o, v)| tlv(0x30, &[oid(o), v.clone()].concat())).collect();
-    tlv(tag, &[int(req_id), int(0), int(0), tlv(0x30, &list)].concat())
-}
-
-fn community_msg(version: u32, community: &str, pdu: Vec<u8>) -> Vec<u8> {
-    tlv(0x30, &[int(version), tlv(0x04, community.as_bytes()), pdu].concat())
-}
+use ward_gen::ber::{int, oid, snmp_message as community_msg, snmp_pdu as pdu, tlv};
 
 const DESCR: &str = "1.3.6.1.2.1.1.1.0";
 const OBJECT_ID: &str = "1.3.6.1.2.1.1.2.0";
