@@ -28,7 +28,7 @@ const IDENTITY_WIDTH: usize = 72;
 
 /// The most telling attributes of a device, shortened to fit a row.
 fn identity(d: &DeviceSummary) -> String {
-    let mut parts: Vec<String> = Vec::new();
+    let mut parts: Vec<String> = d.description.iter().cloned().collect();
     for key in TELLING {
         if let Some(a) = d.attributes.iter().filter(|a| a.key == key).max_by_key(|a| (a.confidence, a.count))
         {
@@ -155,7 +155,9 @@ pub(crate) fn write_text(w: &mut impl Write, s: &Summary) -> io::Result<()> {
     let mut rows: Vec<&DeviceSummary> = s.devices.iter().collect();
     let telling =
         |d: &DeviceSummary| TELLING.iter().filter(|k| d.attributes.iter().any(|a| a.key == **k)).count();
-    rows.sort_by_cached_key(|d| std::cmp::Reverse((telling(d), d.attributes.len().min(8))));
+    rows.sort_by_cached_key(|d| {
+        std::cmp::Reverse((d.description.is_some(), telling(d), d.attributes.len().min(8)))
+    });
     for d in rows.into_iter().take(MAX_DEVICE_ROWS) {
         let mut key = d.key.clone();
         if d.router {
@@ -201,6 +203,24 @@ pub(crate) fn write_text(w: &mut impl Write, s: &Summary) -> io::Result<()> {
     }
     if weak.len() > MAX_DEVICE_ROWS {
         writeln!(w, "  ... and {} more (all of them with --json)", weak.len() - MAX_DEVICE_ROWS)?;
+    }
+    writeln!(w)?;
+    // Clinical protocols in cleartext: whether patient data went by, never the data.
+    let clear: Vec<&DeviceSummary> = s.devices.iter().filter(|d| !d.cleartext.is_empty()).collect();
+    writeln!(w, "Clinical and device protocols in cleartext ({} device(s))", clear.len())?;
+    for d in clear.iter().take(MAX_DEVICE_ROWS) {
+        let what: Vec<String> = d
+            .cleartext
+            .iter()
+            .map(|c| {
+                let phi = if c.phi { "WITH patient data" } else { "no patient data" };
+                format!("{} {phi} x{}", c.protocol, thousands(c.count))
+            })
+            .collect();
+        writeln!(w, "  {:<24} {:<20} {}", d.key, list(&d.ips, 1), what.join("; "))?;
+    }
+    if clear.len() > MAX_DEVICE_ROWS {
+        writeln!(w, "  ... and {} more (all of them with --json)", clear.len() - MAX_DEVICE_ROWS)?;
     }
     writeln!(w)?;
     let anomalies: Vec<String> =

@@ -112,6 +112,17 @@ pub enum ObservationKind {
         /// Which exchange showed it.
         evidence: Evidence,
     },
+    /// The device sends or receives a protocol in cleartext whose content matters: clinical
+    /// messages (HL7, DICOM), telemetry. Only that it happened is kept, never the content.
+    Cleartext {
+        /// `hl7`, `dicom`, `mqtt`, `poct1a`, ...
+        protocol: Cow<'static, str>,
+        /// Whether the traffic carried patient data (patient segments in HL7, a dataset with
+        /// patient attributes in DICOM). The data itself is never read into any record.
+        phi: bool,
+        /// Which exchange showed it.
+        evidence: Evidence,
+    },
 }
 
 /// The kind of account a user name stands for. The name itself is not kept: it can name a

@@ -32,16 +32,22 @@
 //! ```
 
 pub mod arp;
+pub mod bacnet;
 pub mod cdp;
 pub mod credentials;
 pub mod dhcp;
+pub mod dicom;
 pub mod dns;
 mod flow;
 pub mod ftp;
+pub mod hl7;
 pub mod http;
 pub mod lldp;
+pub mod modbus;
+pub mod mqtt;
 pub mod nbns;
 pub mod ntp;
+pub mod poct;
 mod registry;
 pub mod snmp;
 pub mod socks;
@@ -236,6 +242,26 @@ pub fn attribute(
             evidence: Evidence::new(source, confidence),
         },
     })
+}
+
+/// A [`ObservationKind::Cleartext`] observation: `device` sent or received `protocol` in
+/// cleartext, with patient data (`phi`) or without. Nothing of the content is kept.
+pub fn cleartext(
+    ts: Timestamp,
+    device: DeviceKey,
+    protocol: &'static str,
+    phi: bool,
+    source: &'static str,
+) -> Observation {
+    Observation {
+        ts,
+        device,
+        kind: ObservationKind::Cleartext {
+            protocol: Cow::Borrowed(protocol),
+            phi,
+            evidence: Evidence::new(source, 90),
+        },
+    }
 }
 
 /// The sighting of a frame's source MAC, for frame dissectors whose protocol a device sends

@@ -34,12 +34,21 @@ impl Registry {
             .with(Box::new(crate::dhcp::Dhcp6Dissector))
             // NetBIOS names parse as DNS too: the narrower shape is asked first.
             .with(Box::new(crate::nbns::NbnsDissector))
+            // BVLC's type byte and exact length are narrower than DNS's header.
+            .with(Box::new(crate::bacnet::BacnetDissector))
             .with(Box::new(crate::dns::DnsDissector))
             .with(Box::new(crate::ssdp::SsdpDissector))
             .with(Box::new(crate::snmp::SnmpDissector))
             .with(Box::new(crate::ntp::NtpDissector))
             .with(Box::new(crate::http::HttpDissector))
             .with(Box::new(crate::tls::TlsDissector))
+            .with(Box::new(crate::hl7::Hl7Dissector))
+            .with(Box::new(crate::dicom::DicomDissector))
+            .with(Box::new(crate::mqtt::MqttDissector))
+            .with(Box::new(crate::poct::Poct1aDissector))
+            // A Modbus transaction id may start with SOCKS's version byte: Modbus, whose
+            // protocol id and length are checked, is asked first.
+            .with(Box::new(crate::modbus::ModbusDissector))
             .with(Box::new(crate::socks::SocksDissector))
             .with(Box::new(crate::ftp::FtpDissector))
             .with(Box::new(crate::telnet::TelnetDissector))

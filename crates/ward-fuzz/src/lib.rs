@@ -278,11 +278,41 @@ pub fn logins(data: &[u8]) {
     }
 }
 
+/// HL7 v2 over MLLP.
+pub fn hl7(data: &[u8]) {
+    flow_target(ward_dissect::hl7::Hl7Dissector, data);
+}
+
+/// DICOM associations.
+pub fn dicom(data: &[u8]) {
+    flow_target(ward_dissect::dicom::DicomDissector, data);
+}
+
+/// MQTT conversations.
+pub fn mqtt(data: &[u8]) {
+    flow_target(ward_dissect::mqtt::MqttDissector, data);
+}
+
+/// Modbus/TCP conversations.
+pub fn modbus(data: &[u8]) {
+    flow_target(ward_dissect::modbus::ModbusDissector, data);
+}
+
+/// BACnet/IP datagrams.
+pub fn bacnet(data: &[u8]) {
+    flow_target(ward_dissect::bacnet::BacnetDissector, data);
+}
+
+/// POCT1-A conversations.
+pub fn poct1a(data: &[u8]) {
+    flow_target(ward_dissect::poct::Poct1aDissector, data);
+}
+
 /// A fuzz target's body.
 pub type Target = fn(&[u8]);
 
 /// All targets, by name.
-pub const TARGETS: [(&str, Target); 15] = [
+pub const TARGETS: [(&str, Target); 21] = [
     ("capture_file", capture_file),
     ("decode_frame", decode_frame),
     ("sensor", sensor),
@@ -298,4 +328,10 @@ pub const TARGETS: [(&str, Target); 15] = [
     ("snmp", snmp),
     ("ntp", ntp),
     ("logins", logins),
+    ("hl7", hl7),
+    ("dicom", dicom),
+    ("mqtt", mqtt),
+    ("modbus", modbus),
+    ("bacnet", bacnet),
+    ("poct1a", poct1a),
 ];

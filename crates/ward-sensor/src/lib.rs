@@ -30,7 +30,7 @@ mod worker;
 
 pub use counters::{Counters, ProtocolCounts};
 pub use pipeline::{FileReport, MAX_THREADS, Report, Sensor};
-pub use summary::{DeviceSummary, ROUTER_MIN_ADDRESSES, ServiceCount, Sightings, Summary};
+pub use summary::{CleartextSummary, DeviceSummary, ROUTER_MIN_ADDRESSES, ServiceCount, Sightings, Summary};
 use ward_flow::defrag::DefragLimits;
 use ward_flow::reassembly::ReassemblyLimits;
 use ward_flow::table::FlowConfig;

@@ -67,6 +67,8 @@ struct Announced {
     /// Values seen for each attribute key.
     attributes: HashMap<String, HashMap<String, AttributeSeen>>,
     credentials: BTreeMap<(String, AccountKind, Weakness, Option<bool>), CredentialSeen>,
+    /// Cleartext protocols it spoke, with or without patient data.
+    cleartext: BTreeMap<(Cow<'static, str>, bool), CredentialSeen>,
 }
 
 #[derive(Default, Clone)]
@@ -197,6 +199,19 @@ impl Sightings {
                     .or_insert_with(|| CredentialSeen { source: evidence.source.clone(), count: 0 });
                 c.count += 1;
             }
+            ObservationKind::Cleartext { protocol, phi, evidence } => {
+                let a = self.announced.entry(o.device).or_default();
+                let k = (protocol.clone(), *phi);
+                if !a.cleartext.contains_key(&k) && a.cleartext.len() >= MAX_CREDENTIALS {
+                    self.attributes_not_listed += 1;
+                    return;
+                }
+                let c = a
+                    .cleartext
+                    .entry(k)
+                    .or_insert_with(|| CredentialSeen { source: evidence.source.clone(), count: 0 });
+                c.count += 1;
+            }
         }
     }
 
@@ -215,7 +230,19 @@ impl Sightings {
             for (k, v) in &a.credentials {
                 creds.entry(k).or_insert(v);
             }
+            for ((protocol, phi), c) in &a.cleartext {
+                match d.cleartext.iter_mut().find(|x| x.protocol == *protocol && x.phi == *phi) {
+                    Some(x) => x.count += c.count,
+                    None => d.cleartext.push(CleartextSummary {
+                        protocol: protocol.to_string(),
+                        phi: *phi,
+                        source: c.source.to_string(),
+                        count: c.count,
+                    }),
+                }
+            }
         }
+        d.cleartext.sort_by(|a, b| (&a.protocol, a.phi).cmp(&(&b.protocol, b.phi)));
         attrs.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.confidence.cmp(&a.2.confidence)));
         attrs.dedup_by(|later, kept| later.0 == kept.0 && later.1 == kept.1);
         d.attributes = attrs
@@ -241,6 +268,7 @@ impl Sightings {
                 count: c.count,
             })
             .collect();
+        d.description = describe(&d.attributes);
     }
 
     fn mac(&mut self, mac: Mac) -> Option<&mut MacSeen> {
@@ -447,6 +475,51 @@ pub struct DeviceSummary {
     /// Logins seen in cleartext, without their secrets.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<CredentialSummary>,
+    /// Clinical and other sensitive protocols it spoke in cleartext, and whether they carried
+    /// patient data (never the data itself).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cleartext: Vec<CleartextSummary>,
+    /// What it is, in a few words, from the roles and stacks its protocols showed: "CT
+    /// modality, AE CT01, DCMTK 3.6.7"; "HL7 sender, application LAB, version 2.6".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A protocol a device spoke in cleartext.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CleartextSummary {
+    /// `hl7`, `dicom`, `mqtt`, ...
+    pub protocol: String,
+    /// Whether patient data went by (its content is never read).
+    pub phi: bool,
+    /// The exchange that showed it.
+    pub source: String,
+    /// How many times.
+    pub count: u64,
+}
+
+/// Attributes that make up a description, in order, with the word that introduces each.
+const DESCRIBED: [(&str, &str, usize); 6] = [
+    ("role", "", 3),
+    ("ae_title", "AE ", 2),
+    ("hl7_application", "application ", 2),
+    ("hl7_facility", "facility ", 1),
+    ("stack", "", 2),
+    ("hl7_version", "version ", 1),
+];
+
+/// The description of a device with a role or a stack: see [`DeviceSummary::description`].
+fn describe(attributes: &[AttributeSummary]) -> Option<String> {
+    if !attributes.iter().any(|a| a.key == "role" || a.key == "stack") {
+        return None;
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for (key, word, most) in DESCRIBED {
+        let mut values: Vec<&AttributeSummary> = attributes.iter().filter(|a| a.key == key).collect();
+        values.sort_by_key(|a| std::cmp::Reverse((a.confidence, a.count)));
+        parts.extend(values.into_iter().take(most).map(|a| format!("{word}{}", a.value)));
+    }
+    Some(parts.join(", "))
 }
 
 /// One thing a device announced.

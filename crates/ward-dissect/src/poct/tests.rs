@@ -1,0 +1,6 @@
+use super::*;
+
+#[test]
+fn matches_nothing_yet() {
+    assert_eq!(Poct1aDissector.probe(Direction::ToResponder, b""), Probe::NoMatch);
+}
