@@ -179,7 +179,12 @@ impl Sightings {
                 e.count += 1;
                 e.first = e.first.min(o.ts);
                 e.last = e.last.max(o.ts);
-                if evidence.confidence > e.confidence {
+                // The most confident source names the value; between equally confident ones
+                // the first by name, so that the answer does not depend on which worker's
+                // observations arrived first.
+                if (evidence.confidence, std::cmp::Reverse(evidence.source.as_ref()))
+                    > (e.confidence, std::cmp::Reverse(e.source.as_ref()))
+                {
                     e.confidence = evidence.confidence;
                     e.source = evidence.source.clone();
                 }
@@ -243,7 +248,12 @@ impl Sightings {
             }
         }
         d.cleartext.sort_by(|a, b| (&a.protocol, a.phi).cmp(&(&b.protocol, b.phi)));
-        attrs.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.confidence.cmp(&a.2.confidence)));
+        attrs.sort_unstable_by(|a, b| {
+            (a.0, a.1)
+                .cmp(&(b.0, b.1))
+                .then(b.2.confidence.cmp(&a.2.confidence))
+                .then(a.2.source.cmp(&b.2.source))
+        });
         attrs.dedup_by(|later, kept| later.0 == kept.0 && later.1 == kept.1);
         d.attributes = attrs
             .into_iter()

@@ -25,6 +25,12 @@ pub(crate) enum Role {
     FridgeSensor,
     Camera,
     BadgeReader,
+    /// A building automation controller (air handling, isolation rooms) speaking BACnet/IP.
+    BuildingController,
+    /// A plant PLC (chillers, medical gas alarms) speaking Modbus/TCP.
+    Plc,
+    /// The building management head end that polls both.
+    Bms,
 }
 
 #[derive(Clone, Debug)]
@@ -186,6 +192,22 @@ const FAMILIES: &[Family] = &[
         models: &[("Johnson Controls", "iSTAR Ultra")],
         prefix: "badge",
     },
+    Family {
+        role: Role::BuildingController,
+        vlan: 60,
+        count: 36,
+        ouis: &[[0x00, 0x0d, 0xe9], [0x00, 0xa0, 0x03]],
+        models: &[("Siemens", "PXC5.E003"), ("Johnson Controls", "FX-PC3611")],
+        prefix: "ahu",
+    },
+    Family {
+        role: Role::Plc,
+        vlan: 60,
+        count: 10,
+        ouis: &[[0x00, 0x80, 0xf4]],
+        models: &[("Schneider Electric", "BMX P34 2020"), ("Schneider Electric", "TM221CE16R")],
+        prefix: "plc",
+    },
 ];
 
 /// A server: role, VLAN, last octet, OUI, vendor, model, name.
@@ -199,6 +221,7 @@ const SERVERS: &[Server] = &[
     (Role::Dns, 30, 53, [0x00, 0x14, 0x38], "HPE", "ProLiant DL20", "dns"),
     (Role::UpdateServer, 30, 80, [0x00, 0x14, 0x38], "HPE", "ProLiant DL20", "updates"),
     (Role::Ntp, 30, 123, [0x00, 0x14, 0x38], "HPE", "ProLiant DL20", "ntp"),
+    (Role::Bms, 60, 10, [0x00, 0x14, 0x38], "HPE", "ProLiant DL20", "bms"),
 ];
 
 fn public_ip(rng: &mut Rng) -> Ipv4Addr {

@@ -680,6 +680,107 @@ pub(crate) fn mqtt_disconnect() -> Vec<u8> {
     vec![0xe0, 0]
 }
 
+// ---------------------------------------------------------------- Modbus/TCP
+
+/// A Modbus/TCP frame: the MBAP header (protocol 0, length of unit id and PDU) and the PDU.
+pub(crate) fn modbus(transaction: u16, unit: u8, pdu: &[u8]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(7 + pdu.len());
+    b.extend_from_slice(&transaction.to_be_bytes());
+    b.extend_from_slice(&[0, 0]);
+    b.extend_from_slice(&(pdu.len() as u16 + 1).to_be_bytes());
+    b.push(unit);
+    b.extend_from_slice(pdu);
+    b
+}
+
+/// Read Holding Registers (function 3): the request.
+pub(crate) fn modbus_read_holding_request(start: u16, count: u16) -> Vec<u8> {
+    let mut q = vec![3];
+    q.extend_from_slice(&start.to_be_bytes());
+    q.extend_from_slice(&count.to_be_bytes());
+    q
+}
+
+/// The answer to Read Holding Registers: `count` register values.
+pub(crate) fn modbus_read_holding_answer(rng: &mut Rng, count: u16) -> Vec<u8> {
+    let mut a = vec![3, (count * 2) as u8];
+    for _ in 0..count {
+        a.extend_from_slice(&(rng.below(4000) as u16).to_be_bytes());
+    }
+    a
+}
+
+/// Read Device Identification (function 43, MEI type 14, basic objects) and its answer.
+pub(crate) fn modbus_device_id(vendor: &str, product_code: &str, revision: &str) -> (Vec<u8>, Vec<u8>) {
+    let q = vec![0x2b, 0x0e, 0x01, 0x00];
+    let mut a = vec![0x2b, 0x0e, 0x01, 0x01, 0x00, 0x00, 0x03];
+    for (id, v) in [(0u8, vendor), (1, product_code), (2, revision)] {
+        a.push(id);
+        a.push(v.len() as u8);
+        a.extend_from_slice(v.as_bytes());
+    }
+    (q, a)
+}
+
+// ---------------------------------------------------------------- BACnet/IP
+
+/// A BVLC frame (BACnet/IP) around an NPDU with no addresses and an APDU.
+fn bvlc(function: u8, expecting_reply: bool, apdu: &[u8]) -> Vec<u8> {
+    let len = 4 + 2 + apdu.len();
+    let mut b = vec![0x81, function];
+    b.extend_from_slice(&(len as u16).to_be_bytes());
+    b.push(1);
+    b.push(if expecting_reply { 0x04 } else { 0x00 });
+    b.extend_from_slice(apdu);
+    b
+}
+
+/// A device object identifier (object type 8) as an application-tagged value.
+fn bacnet_device_id(instance: u32) -> [u8; 5] {
+    let id = (8u32 << 22) | (instance & 0x3f_ffff);
+    let b = id.to_be_bytes();
+    [0xc4, b[0], b[1], b[2], b[3]]
+}
+
+/// Who-Is to everyone (BVLC Original-Broadcast-NPDU).
+pub(crate) fn bacnet_who_is() -> Vec<u8> {
+    bvlc(0x0b, false, &[0x10, 0x08])
+}
+
+/// I-Am: device instance, max APDU 1476, segmentation both, vendor id.
+pub(crate) fn bacnet_i_am(instance: u32, vendor: u16) -> Vec<u8> {
+    let mut apdu = vec![0x10, 0x00];
+    apdu.extend_from_slice(&bacnet_device_id(instance));
+    apdu.extend_from_slice(&[0x22, 0x05, 0xc4, 0x91, 0x00]);
+    if vendor < 256 {
+        apdu.extend_from_slice(&[0x21, vendor as u8]);
+    } else {
+        apdu.push(0x22);
+        apdu.extend_from_slice(&vendor.to_be_bytes());
+    }
+    bvlc(0x0b, false, &apdu)
+}
+
+/// A confirmed ReadProperty of one property of a device object (BVLC Original-Unicast-NPDU).
+pub(crate) fn bacnet_read_property(invoke: u8, instance: u32, property: u8) -> Vec<u8> {
+    let mut apdu = vec![0x00, 0x05, invoke, 0x0c, 0x0c];
+    apdu.extend_from_slice(&bacnet_device_id(instance)[1..]);
+    apdu.extend_from_slice(&[0x19, property]);
+    bvlc(0x0a, true, &apdu)
+}
+
+/// The ComplexACK to a ReadProperty, the value a UTF-8 character string.
+pub(crate) fn bacnet_read_property_ack(invoke: u8, instance: u32, property: u8, value: &str) -> Vec<u8> {
+    let mut apdu = vec![0x30, invoke, 0x0c, 0x0c];
+    apdu.extend_from_slice(&bacnet_device_id(instance)[1..]);
+    apdu.extend_from_slice(&[0x19, property, 0x3e]);
+    // Character string (application tag 7), extended length, encoding 0 (UTF-8).
+    apdu.extend_from_slice(&[0x75, (value.len() + 1) as u8, 0x00]);
+    apdu.extend_from_slice(value.as_bytes());
+    apdu.push(0x3f);
+    bvlc(0x0a, false, &apdu)
+}
+
 // ---------------------------------------------------------------- SSDP
 
 /// An SSDP announcement (`NOTIFY ssdp:alive`) to the multicast group.

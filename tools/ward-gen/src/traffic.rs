@@ -254,6 +254,8 @@ enum Kind {
     Snmp,
     Lldp,
     Ftp,
+    Modbus,
+    Bacnet,
 }
 
 const MIX: &[(Kind, u32)] = &[
@@ -275,6 +277,8 @@ const MIX: &[(Kind, u32)] = &[
     (Kind::Snmp, 30),
     (Kind::Lldp, 10),
     (Kind::Ftp, 5),
+    (Kind::Modbus, 12),
+    (Kind::Bacnet, 20),
 ];
 
 /// Sizes that scale the capture.
@@ -317,6 +321,8 @@ fn role_key(r: Role) -> &'static str {
         Role::FridgeSensor => "fridge",
         Role::Camera => "camera",
         Role::BadgeReader => "badge",
+        Role::BuildingController => "ahu",
+        Role::Plc => "plc",
         _ => "server",
     }
 }
@@ -954,6 +960,101 @@ impl Generator {
                     Outcome::Talk,
                     turns,
                 )
+            }
+            Kind::Modbus => {
+                // The building management head end polls a plant PLC's registers, and now and
+                // then asks who it is.
+                let bms = self.net.server(Role::Bms).clone();
+                let plc = self.pick_role(rng, &["plc"]);
+                let unit = 1 + (plc.mac[5] % 4);
+                let mut turns = Vec::new();
+                let mut tid = rng.next_u64() as u16;
+                if rng.chance(0.3) {
+                    let code = plc.model.replace(' ', "");
+                    let (q, a) = p::modbus_device_id(plc.vendor, &code, "v3.20");
+                    turns.push(turn(true, 0, move |_| p::modbus(tid, unit, &q)));
+                    turns.push(turn(false, 2 * MS, move |_| p::modbus(tid, unit, &a)));
+                }
+                for i in 0..(3 + rng.below(12)) {
+                    tid = tid.wrapping_add(1);
+                    let start = 100 * (i as u16 % 5);
+                    turns.push(turn(true, 1_000 * MS, move |_| {
+                        p::modbus(tid, unit, &p::modbus_read_holding_request(start, 10))
+                    }));
+                    turns.push(turn(false, 3 * MS, move |r| {
+                        p::modbus(tid, unit, &p::modbus_read_holding_answer(r, 10))
+                    }));
+                }
+                self.tcp(
+                    rng,
+                    start,
+                    &bms,
+                    plc.ip,
+                    Some(plc.mac),
+                    Some(plc.vlan),
+                    502,
+                    lan_rtt,
+                    Outcome::Talk,
+                    turns,
+                )
+            }
+            Kind::Bacnet => {
+                // The head end looks for controllers (Who-Is, broadcast), one answers (I-Am,
+                // broadcast) and is asked who made it.
+                let bms = self.net.server(Role::Bms).clone();
+                let dev = self.pick_role(rng, &["ahu"]);
+                let l2b = |src: [u8; 6]| L2 { src, dst: [0xff; 6], vlan: Some(dev.vlan) };
+                let instance = 60_000 + u32::from(dev.mac[4]) * 256 + u32::from(dev.mac[5]);
+                let siemens = dev.vendor == "Siemens";
+                let vendor_id = if siemens { 7 } else { 5 };
+                let bcast = Ipv4Addr::new(10, 60, 255, 255);
+                let mut f = VecDeque::new();
+                let mut b = Vec::new();
+                let id = rng.next_u64() as u16;
+                wire::udp4(&mut b, &l2b(bms.mac), bms.ip, bcast, 47808, 47808, id, &p::bacnet_who_is());
+                f.push_back((start, b.clone()));
+                wire::udp4(
+                    &mut b,
+                    &l2b(dev.mac),
+                    dev.ip,
+                    bcast,
+                    47808,
+                    47808,
+                    !id,
+                    &p::bacnet_i_am(instance, vendor_id),
+                );
+                f.push_back((start + 5 * MS, b.clone()));
+                let firmware = if siemens { "FW=04.00.110" } else { "12.0.2.31" };
+                let props: [(u8, &str); 4] =
+                    [(121, dev.vendor), (70, dev.model), (44, firmware), (12, "Ward-BMS 2.1")];
+                let (to_dev, from_dev) = self.l2(&bms, Some(dev.mac), true);
+                for (i, (prop, value)) in props.into_iter().enumerate() {
+                    let invoke = (id as u8).wrapping_add(i as u8);
+                    let t = start + 50 * MS + i as u64 * 20 * MS;
+                    wire::udp4(
+                        &mut b,
+                        &to_dev,
+                        bms.ip,
+                        dev.ip,
+                        47808,
+                        47808,
+                        id.wrapping_add(i as u16),
+                        &p::bacnet_read_property(invoke, instance, prop),
+                    );
+                    f.push_back((t, b.clone()));
+                    wire::udp4(
+                        &mut b,
+                        &from_dev,
+                        dev.ip,
+                        bms.ip,
+                        47808,
+                        47808,
+                        !id.wrapping_add(i as u16),
+                        &p::bacnet_read_property_ack(invoke, instance, prop, value),
+                    );
+                    f.push_back((t + lan_rtt, b.clone()));
+                }
+                Conv::Frames(f)
             }
             Kind::Ping => {
                 let monitor = self.pick_role(rng, &["ws"]);
