@@ -45,10 +45,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 py=$here/clinical
 
-# A DCMTK tool: the first one on PATH (or in /usr/bin) whose --version says DCMTK.
+# A DCMTK tool: the first one in /usr/bin, /usr/local/bin or on PATH whose --version says DCMTK.
 dcmtk() {
   local d
-  for d in $(tr : ' ' <<<"$PATH") /usr/bin /usr/local/bin; do
+  for d in /usr/bin /usr/local/bin $(tr : ' ' <<<"$PATH"); do
     if [ -x "$d/$1" ] && "$d/$1" --version 2>/dev/null | grep '\$dcmtk' >/dev/null; then echo "$d/$1"; return 0; fi
   done
   return 1
@@ -60,9 +60,12 @@ check() {
     command -v "$t" >/dev/null || echo "$t"
   done
   for t in storescp storescu echoscu findscu wlmscpfs; do dcmtk "$t" >/dev/null || echo "DCMTK $t"; done
-  for m in pydicom pynetdicom hl7 pymodbus bacpypes3; do
-    python3 -c "import $m" 2>/dev/null || echo "python3 module $m"
-  done
+  python3 - <<'PY' 2>/dev/null || echo "python3"
+import importlib.util
+for m in ("pydicom", "pynetdicom", "hl7", "pymodbus", "bacpypes3"):
+    if importlib.util.find_spec(m) is None:
+        print(f"python3 module {m}")
+PY
 }
 if [ "${1:-}" = --check ]; then check; exit 0; fi
 
@@ -122,6 +125,8 @@ wait_log() {
 # The switch: a bridge in its own namespace, one veth per host. Offloads off, so that the
 # capture holds the packets as they would cross a wire (MTU-sized, with checksums).
 ip netns add "$sw"
+# The bridge itself stays silent (no IPv6 of its own): only the hosts are on the capture.
+ip netns exec "$sw" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
 ip -n "$sw" link add br0 type bridge
 ip -n "$sw" link set br0 up
 for h in "${hosts[@]}"; do
@@ -152,10 +157,8 @@ for _ in $(seq 50); do grep -q "listening" "$out/tcpdump.log" 2>/dev/null && bre
 # What the peers are.
 {
   echo "dcmtk=$("$storescp" --version | sed -n 's/.*storescp v\([0-9.]*\).*/\1/p' | head -1)"
-  echo "pynetdicom=$(python3 -c 'import pynetdicom; print(pynetdicom.__version__)')"
-  echo "pydicom=$(python3 -c 'import pydicom; print(pydicom.__version__)')"
-  echo "pymodbus=$(python3 -c 'import pymodbus; print(pymodbus.__version__)')"
-  echo "bacpypes3=$(python3 -c 'import bacpypes3; print(bacpypes3.__version__)')"
+  python3 -c 'from importlib.metadata import version as v
+for m in ("pynetdicom", "pydicom", "pymodbus", "bacpypes3", "hl7"): print(f"{m}={v(m)}")'
   echo "mosquitto=$(mosquitto -h 2>&1 | sed -n 's/^mosquitto version \([0-9.]*\).*/\1/p')"
 } >"$out/versions.txt"
 
