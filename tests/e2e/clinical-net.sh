@@ -97,6 +97,7 @@ cleanup() {
   ip netns del "$sw" 2>/dev/null || true
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 on() { local h=$1; shift; ip netns exec "$tag-$h" "$@"; }
 bg() { local h=$1; shift; ip netns exec "$tag-$h" "$@" >>"$out/$h.log" 2>&1 & pids+=($!); }
