@@ -337,6 +337,7 @@ impl Session for DicomSession {
 }
 
 impl DicomSession {
+    #[allow(clippy::too_many_arguments)]
     fn attr(
         &mut self,
         out: &mut Emitter<'_>,
