@@ -33,7 +33,8 @@
 //! `dicom_service` names the accepted presentation contexts: "CT Image Storage SCU" on the
 //! initiator, "CT Image Storage SCP" on the responder (reversed or doubled where SCP/SCU role
 //! selection was agreed, as C-GET does for storage), at most [`MAX_SERVICES`] per flow.
-//! Proposals alone are not reported: storescu proposes a hundred classes.
+//! Proposals alone are not reported: storescu proposes a hundred classes. A service a DIMSE
+//! request uses is reported whatever the cap (`dicom.dimse`): its requester is the SCU.
 //!
 //! `role` comes from what the association does:
 //! - an initiator sending C-STORE-RQ of a storage class is the modality the class implies
@@ -701,7 +702,16 @@ impl DicomSession {
         } else {
             self.other_dimse = true;
         }
-        let kind = sop.and_then(|i| uids::SOP_CLASSES.get(usize::from(i))).map(|s| s.kind);
+        let class = sop.and_then(|i| uids::SOP_CLASSES.get(usize::from(i)));
+        let kind = class.map(|s| s.kind);
+        // A service used is worth more than the accepted ones (which are capped): the
+        // requester is its SCU, the other end its SCP.
+        if request && let Some(class) = class {
+            let scu = format!("{} SCU", class.name);
+            let scp = format!("{} SCP", class.name);
+            self.attr(out, ctx, from_initiator, "dicom_service", &scu, "dicom.dimse", 90);
+            self.attr(out, ctx, !from_initiator, "dicom_service", &scp, "dicom.dimse", 90);
+        }
         const DIMSE: &str = "dicom.dimse";
         match (base, request, from_initiator, kind) {
             (0x0001, true, true, Some(Kind::Storage(Some(m)))) => {

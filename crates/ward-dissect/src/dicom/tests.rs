@@ -856,3 +856,50 @@ proptest! {
         let _ = run(&c);
     }
 }
+
+/// A real storescu association (see testdata/README.md).
+fn real_capture() -> Vec<(Direction, Vec<u8>)> {
+    let mut rest: &[u8] = include_bytes!("testdata/storescu_ct.bin");
+    let mut c = Vec::new();
+    while let [d, a, b, cc, dd, tail @ ..] = rest {
+        let len = u32::from_be_bytes([*a, *b, *cc, *dd]) as usize;
+        c.push((if *d == 0 { ToResponder } else { ToInitiator }, tail[..len].to_vec()));
+        rest = &tail[len..];
+    }
+    c
+}
+
+#[test]
+fn real_storescu_association() {
+    let c = real_capture();
+    assert!(c.len() >= 6);
+    for conv in [c.clone(), split(&c, 1), split(&c, 100)] {
+        let (out, proto, stats) = run(&conv);
+        assert_eq!(proto, Some("dicom"));
+        assert!(stats.malformed.is_empty(), "{stats:?}");
+        for (key, val) in [
+            ("ae_title", "CT03"),
+            ("stack", "DCMTK 3.6.7"),
+            ("role", "CT modality"),
+            ("modality", "CT"),
+            ("manufacturer", "ACME Medical"),
+            ("model", "Scanner 3000"),
+            ("station_name", "CTSTATION7"),
+            ("department", "Radiology"),
+            ("serial", "SN-00042"),
+            ("software_version", "VA10"),
+            ("software_version", "BUILD7"),
+            ("dicom_service", "CT Image Storage SCU"),
+        ] {
+            assert!(has(&out, INI, key, val), "{key} {val}");
+        }
+        assert!(has(&out, RSP, "ae_title", "STORESCP"));
+        assert!(has(&out, RSP, "role", "DICOM storage SCP"));
+        assert!(has(&out, RSP, "dicom_service", "CT Image Storage SCP"));
+        let json = serde_json::to_string(&out).unwrap();
+        for secret in ["SYNTH", "19700101"] {
+            assert!(!json.contains(secret), "{secret} leaked");
+        }
+        assert_eq!(cleartexts(&out).iter().filter(|c| c.1).count(), 2);
+    }
+}
