@@ -518,6 +518,9 @@ const DESCRIBED: [(&str, &str, usize); 6] = [
     ("hl7_version", "version ", 1),
 ];
 
+/// How far below the most confident value of a key another value may be and still be named.
+const ROLE_MARGIN: u8 = 20;
+
 /// The description of a device with a role or a stack: see [`DeviceSummary::description`].
 fn describe(attributes: &[AttributeSummary]) -> Option<String> {
     if !attributes.iter().any(|a| a.key == "role" || a.key == "stack") {
@@ -527,6 +530,10 @@ fn describe(attributes: &[AttributeSummary]) -> Option<String> {
     for (key, word, most) in DESCRIBED {
         let mut values: Vec<&AttributeSummary> = attributes.iter().filter(|a| a.key == key).collect();
         values.sort_by_key(|a| std::cmp::Reverse((a.confidence, a.count)));
+        // A much less confident value is a vaguer reading of the same device ("DICOM client"
+        // beside "CT modality"): the description leaves it out.
+        let best = values.first().map_or(0, |a| a.confidence);
+        values.retain(|a| a.confidence + ROLE_MARGIN >= best);
         parts.extend(values.into_iter().take(most).map(|a| format!("{word}{}", a.value)));
     }
     Some(parts.join(", "))

@@ -54,6 +54,14 @@ mod parser;
 mod tests;
 mod uids;
 
+/// Confidence of a role that says what the device is (a modality, a PACS, a printer).
+const ROLE_SPECIFIC: u8 = 90;
+/// Confidence of a role that says which service it used or offered.
+const ROLE_SERVICE: u8 = 75;
+/// Confidence of the roles an echo alone implies: any DICOM node echoes, so a more telling
+/// role from another association wins in the device's description.
+const ROLE_GENERIC: u8 = 40;
+
 use ward_core::{DeviceKey, Direction, ObservationKind};
 
 use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Repeats, Session, Transport, credentials};
@@ -532,7 +540,7 @@ impl DicomSession {
             }
         }
         if self.accepted_modalities.count_ones() >= PACS_MODALITIES {
-            self.attr(out, ctx, false, "role", "PACS", "dicom.presentation_context", 70);
+            self.attr(out, ctx, false, "role", "PACS", "dicom.presentation_context", ROLE_SPECIFIC - 5);
         }
         Ok(())
     }
@@ -715,23 +723,25 @@ impl DicomSession {
         const DIMSE: &str = "dicom.dimse";
         match (base, request, from_initiator, kind) {
             (0x0001, true, true, Some(Kind::Storage(Some(m)))) => {
-                self.attr(out, ctx, true, "role", m.role(), DIMSE, 70)
+                self.attr(out, ctx, true, "role", m.role(), DIMSE, ROLE_SPECIFIC)
             }
-            (0x0001, false, false, _) => self.attr(out, ctx, false, "role", "DICOM storage SCP", DIMSE, 80),
+            (0x0001, false, false, _) => {
+                self.attr(out, ctx, false, "role", "DICOM storage SCP", DIMSE, ROLE_SERVICE)
+            }
             (0x0020, true, true, Some(Kind::Worklist)) => {
-                self.attr(out, ctx, true, "role", "DICOM worklist SCU", DIMSE, 80)
+                self.attr(out, ctx, true, "role", "DICOM worklist SCU", DIMSE, ROLE_SERVICE)
             }
             (0x0020, false, false, Some(Kind::Worklist)) => {
-                self.attr(out, ctx, false, "role", "DICOM worklist SCP", DIMSE, 80)
+                self.attr(out, ctx, false, "role", "DICOM worklist SCP", DIMSE, ROLE_SPECIFIC - 10)
             }
             (0x0010 | 0x0020 | 0x0021, true, true, Some(Kind::QueryRetrieve)) => {
-                self.attr(out, ctx, true, "role", "DICOM query/retrieve SCU", DIMSE, 70)
+                self.attr(out, ctx, true, "role", "DICOM query/retrieve SCU", DIMSE, ROLE_SERVICE)
             }
             (0x0010 | 0x0020 | 0x0021, false, false, Some(Kind::QueryRetrieve)) => {
-                self.attr(out, ctx, false, "role", "PACS", DIMSE, 70)
+                self.attr(out, ctx, false, "role", "PACS", DIMSE, ROLE_SPECIFIC)
             }
             (_, false, false, Some(Kind::Print)) => {
-                self.attr(out, ctx, false, "role", "DICOM printer", DIMSE, 70)
+                self.attr(out, ctx, false, "role", "DICOM printer", DIMSE, ROLE_SPECIFIC)
             }
             _ => {}
         }
@@ -759,8 +769,8 @@ impl DicomSession {
             out.emit(o);
         }
         if self.echoed && !self.other_dimse {
-            self.attr(out, ctx, true, "role", "DICOM client", "dicom.dimse", 70);
-            self.attr(out, ctx, false, "role", "DICOM SCP", "dicom.dimse", 70);
+            self.attr(out, ctx, true, "role", "DICOM client", "dicom.dimse", ROLE_GENERIC);
+            self.attr(out, ctx, false, "role", "DICOM SCP", "dicom.dimse", ROLE_GENERIC);
         }
         if !self.phi {
             out.emit(crate::cleartext(ctx.ts, device(ctx, true), "dicom", false, "dicom.association"));
