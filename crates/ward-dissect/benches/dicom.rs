@@ -2,6 +2,10 @@
 //! storing one CT image (~600 KiB with pixel data) in P-DATA PDUs of 16 KiB, delivered in
 //! 1448-byte segments through the public session API, honouring `Consumed(n)` as the flow
 //! code does (unconsumed bytes are kept and offered again with the next segment).
+//!
+//! Most of a C-STORE is pixel data, which the dissector skips by its length; the second case
+//! is the opposite: a worklist query answered with 200 small data sets, where nearly every
+//! byte is a PDU, PDV, command or element header that must be read.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::hint::black_box;
@@ -124,6 +128,50 @@ fn association() -> (Vec<u8>, Vec<u8>) {
     (to_responder, to_initiator)
 }
 
+/// A Modality Worklist association: one C-FIND-RQ answered with `items` pending responses
+/// of about 300 bytes each (command and data set in one P-DATA PDU), then success.
+fn worklist(items: usize) -> (Vec<u8>, Vec<u8>) {
+    const MWL: &str = "1.2.840.10008.5.1.4.31";
+    const IMPLICIT: &str = "1.2.840.10008.1.2";
+    let mut pc = vec![1, 0, 0, 0];
+    pc.extend(item(0x30, MWL.as_bytes()));
+    pc.extend(item(0x40, IMPLICIT.as_bytes()));
+    let mut to_responder = associate(1, item(0x20, &pc));
+    let mut acc = vec![1, 0, 0, 0];
+    acc.extend(item(0x40, IMPLICIT.as_bytes()));
+    let mut to_initiator = associate(2, item(0x21, &acc));
+    let command = |field: u16, status: Option<u16>, dataset: bool| {
+        let mut c = el(0, 0x0002, b"1.2.840.10008.5.1.4.31\0");
+        c.extend(el(0, 0x0100, &field.to_le_bytes()));
+        c.extend(el(0, if status.is_some() { 0x0120 } else { 0x0110 }, &7u16.to_le_bytes()));
+        c.extend(el(0, 0x0800, &(if dataset { 0x0000u16 } else { 0x0101 }).to_le_bytes()));
+        if let Some(s) = status {
+            c.extend(el(0, 0x0900, &s.to_le_bytes()));
+        }
+        c
+    };
+    let mut query = el(8, 0x50, b"");
+    query.extend(el(0x10, 0x10, b""));
+    query.extend(el(0x10, 0x20, b""));
+    to_responder.extend(pdata(&[(1, 3, &command(0x0020, None, true)), (1, 2, &query)]));
+    for i in 0..items {
+        let mut ds = el(8, 0x50, format!("ACC{i:07}").as_bytes());
+        ds.extend(el(8, 0x90, b"REFERRING^DOCTOR"));
+        ds.extend(el(0x10, 0x10, b"DOE^JANE"));
+        ds.extend(el(0x10, 0x20, format!("MRN{i:06}").as_bytes()));
+        ds.extend(el(0x10, 0x30, b"19700101"));
+        ds.extend(el(0x10, 0x40, b"F "));
+        ds.extend(el(0x20, 0x0D, b"1.2.826.0.1.3680043.2.1125.1.4242424242\0"));
+        ds.extend(el(0x32, 0x1060, b"CT CHEST WITH CONTRAST "));
+        ds.extend(el(0x40, 0x1001, format!("RP{i:06}").as_bytes()));
+        to_initiator.extend(pdata(&[(1, 3, &command(0x8020, Some(0xFF00), true)), (1, 2, &ds)]));
+    }
+    to_initiator.extend(pdata(&[(1, 3, &command(0x8020, Some(0x0000), false))]));
+    to_responder.extend(pdu(5, &[0; 4]));
+    to_initiator.extend(pdu(6, &[0; 4]));
+    (to_responder, to_initiator)
+}
+
 /// Feeds one direction in segments, keeping what the session leaves unconsumed.
 fn feed(
     session: &mut dyn ward_dissect::Session,
@@ -201,7 +249,42 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+
+    // The worklist: the request, the acceptance, the query, 200 answers, the release.
+    let (wup, wdown) = worklist(200);
+    let rq_len = 6 + u32::from_be_bytes([wup[2], wup[3], wup[4], wup[5]]) as usize;
+    let ac_len = 6 + u32::from_be_bytes([wdown[2], wdown[3], wdown[4], wdown[5]]) as usize;
+    let release_at = wup.len() - 10;
+    let wsteps: [(Direction, &[u8]); 5] = [
+        (Direction::ToResponder, &wup[..rq_len]),
+        (Direction::ToInitiator, &wdown[..ac_len]),
+        (Direction::ToResponder, &wup[rq_len..release_at]),
+        (Direction::ToInitiator, &wdown[ac_len..]),
+        (Direction::ToResponder, &wup[release_at..]),
+    ];
+    let wrun = |out: &mut Vec<ward_core::Observation>, pending: &mut [Vec<u8>; 2]| {
+        let mut s = DicomDissector.start();
+        pending[0].clear();
+        pending[1].clear();
+        for (dir, bytes) in wsteps {
+            feed(s.as_mut(), &ctx, dir, bytes, &mut pending[dir.index()], out);
+        }
+    };
+    g.throughput(Throughput::Bytes((wup.len() + wdown.len()) as u64));
+    g.bench_function("worklist_200_answers_1448_byte_segments", |b| {
+        let mut out = Vec::with_capacity(64);
+        let mut pending = [Vec::with_capacity(4096), Vec::with_capacity(4096)];
+        b.iter(|| {
+            out.clear();
+            wrun(&mut out, &mut pending);
+            black_box(&out);
+        })
+    });
     g.finish();
+    let mut out = Vec::new();
+    wrun(&mut out, &mut [Vec::new(), Vec::new()]);
+    assert!(format!("{out:?}").contains("DICOM worklist SCP"), "the worklist is read: {out:?}");
+    assert!(!format!("{out:?}").contains("DOE") && !format!("{out:?}").contains("MRN"));
 
     // Sanity: the association reads as it should.
     let mut out = Vec::new();
