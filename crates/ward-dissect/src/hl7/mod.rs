@@ -40,6 +40,8 @@ const MAX_DEVICE_IDS: usize = 16;
 /// Messages per direction whose control id is remembered to name what a negative
 /// acknowledgement refused.
 const RECENT: usize = 32;
+/// Distinct headers remembered per direction (a sender alternates a few message types).
+const HEADERS: usize = 8;
 /// Longest message type kept for that purpose ("ORU^R01" is 7).
 const TYPE_LEN: usize = 24;
 
@@ -123,9 +125,10 @@ impl TypeBuf {
 struct Side {
     state: State,
     seps: Separators,
-    /// Hash of the last header's reported fields: a sender repeating its header costs one
-    /// hash per message, not one per attribute.
-    last_header: u64,
+    /// Hashes of the reported fields of the last few distinct headers: a sender repeating
+    /// its headers costs one hash per message, not one per attribute.
+    headers: [u64; HEADERS],
+    next_header: usize,
     /// The last equipment identifier seen, raw, so that forty OBX rows naming the same
     /// monitor are compared, not hashed.
     last_device_id: Vec<u8>,
@@ -218,10 +221,11 @@ impl Hl7Session {
             h.profile,
             &[cs, seps.repetition],
         ]);
-        if key == side.last_header {
+        if side.headers.contains(&key) {
             return Ok(());
         }
-        side.last_header = key;
+        side.headers[side.next_header % HEADERS] = key;
+        side.next_header = side.next_header.wrapping_add(1);
 
         let (sender, receiver) = ends(ctx, dir);
         let ts = ctx.ts;

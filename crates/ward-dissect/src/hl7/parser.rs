@@ -57,14 +57,50 @@ pub(crate) fn separators(segment: &[u8]) -> Result<Separators, &'static str> {
 /// `field(seg, fs, 18)`). For MSH, whose field separator is MSH-1, MSH-n is field n-1.
 /// Empty when absent.
 pub(crate) fn field(segment: &[u8], fs: u8, n: usize) -> &[u8] {
-    let mut rest = segment;
-    for _ in 0..n {
-        match memchr(fs, rest) {
-            Some(i) => rest = &rest[i + 1..],
+    let start = match n {
+        0 => 0,
+        _ => match nth(segment, fs, n) {
+            Some(i) => i + 1,
             None => return &[],
+        },
+    };
+    let rest = &segment[start..];
+    &rest[..rest.iter().position(|b| *b == fs).unwrap_or(rest.len())]
+}
+
+/// Where the `n`th (from 1) `needle` is in `hay`. Fields are short, so a library search per
+/// separator would spend more on each call than on the bytes: 32 bytes at a time become a
+/// bit mask of matches (a loop the compiler turns into vector compares) that is counted.
+pub(crate) fn nth(hay: &[u8], needle: u8, mut n: usize) -> Option<usize> {
+    if n == 0 {
+        return None;
+    }
+    let mut chunks = hay.chunks_exact(32);
+    let mut base = 0;
+    for c in &mut chunks {
+        let mut hits = 0u32;
+        for (i, b) in c.iter().enumerate() {
+            hits |= u32::from(*b == needle) << i;
+        }
+        let k = hits.count_ones() as usize;
+        if k >= n {
+            for _ in 1..n {
+                hits &= hits - 1;
+            }
+            return Some(base + hits.trailing_zeros() as usize);
+        }
+        n -= k;
+        base += 32;
+    }
+    for (i, b) in chunks.remainder().iter().enumerate() {
+        if *b == needle {
+            n -= 1;
+            if n == 0 {
+                return Some(base + i);
+            }
         }
     }
-    &rest[..memchr(fs, rest).unwrap_or(rest.len())]
+    None
 }
 
 /// The `n`th (0-based) part of `value` split at `sep`; empty when absent.

@@ -328,3 +328,16 @@ fn python_hl7_client_bytes() {
     assert!(has(&out, RECEIVER, "hl7_message", "ACK^R01"));
     assert!(!serde_json::to_string(&out).unwrap().contains("DOE"));
 }
+
+#[test]
+fn nth_separator_matches_a_plain_count() {
+    let seg = b"OBX|1|NM|150456^MDC^MDC|1.3.1|97|%||||R|||20240613||||0012A3^^0012A3^EUI-64|x|";
+    for n in 0..25 {
+        let plain = seg.iter().enumerate().filter(|(_, b)| **b == b'|').nth(n.max(1) - 1).map(|(i, _)| i);
+        assert_eq!(parser::nth(seg, b'|', n), if n == 0 { None } else { plain }, "{n}");
+    }
+    for n in 0..30 {
+        let plain: &[u8] = seg.split(|b| *b == b'|').nth(n).unwrap_or_default();
+        assert_eq!(parser::field(seg, b'|', n), plain, "{n}");
+    }
+}
