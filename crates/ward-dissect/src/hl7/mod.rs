@@ -235,8 +235,18 @@ impl Hl7Session {
         let hd = |f| text(parser::hd_name(f, &seps));
         r.attribute(out, ts, sender, "hl7_application", &hd(h.sending_application), "hl7.msh3", 80);
         r.attribute(out, ts, sender, "hl7_facility", &hd(h.sending_facility), "hl7.msh4", 80);
-        r.attribute(out, ts, receiver, "hl7_application", &hd(h.receiving_application), "hl7.msh5", 50);
-        r.attribute(out, ts, receiver, "hl7_facility", &hd(h.receiving_facility), "hl7.msh6", 50);
+        // What a sender says of its peer is remembered apart from what the peer says of
+        // itself, so that the peer's own, surer word is not taken for a repeat.
+        for (key, named, value, source) in [
+            ("hl7_application", "hl7_application named", hd(h.receiving_application), "hl7.msh5"),
+            ("hl7_facility", "hl7_facility named", hd(h.receiving_facility), "hl7.msh6"),
+        ] {
+            if r.first(&receiver, named, &value)
+                && let Some(o) = crate::attribute(ts, receiver, key, &value, source, 50)
+            {
+                out.emit(o);
+            }
+        }
         r.attribute(out, ts, sender, "hl7_message", &text(ty.bytes()), "hl7.msh9", 80);
         r.attribute(out, ts, sender, "hl7_version", &text(parser::part(h.version, cs, 0)), "hl7.msh12", 80);
         for rep in h.profile.split(|b| *b == seps.repetition).take(4) {

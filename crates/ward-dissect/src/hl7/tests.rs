@@ -110,11 +110,19 @@ fn admission_and_acknowledgement() {
     assert!(has(&out, SENDER, "hl7_version", "2.3"));
     assert!(has(&out, SENDER, "role", "HL7 sender"));
     assert!(has(&out, RECEIVER, "role", "HL7 receiver"));
-    assert!(has(&out, RECEIVER, "hl7_application", "LAB_IF"));
     assert!(has(&out, RECEIVER, "hl7_message", "ACK^A01"));
+    // The receiver's own header says it with more confidence than the sender's naming.
+    let own: Vec<_> = attrs(&out).into_iter().filter(|a| a.3 == "hl7.msh3").map(|a| (a.0, a.2)).collect();
+    assert_eq!(own, [(SENDER.into(), "EPIC".into()), (RECEIVER.into(), "LAB_IF".into())]);
     // The receiver named in the sender's header, with less confidence than its own word.
     let named: Vec<_> = attrs(&out).into_iter().filter(|a| a.3 == "hl7.msh5").collect();
-    assert_eq!(named, [(RECEIVER.into(), "hl7_application".into(), "LAB_IF".into(), "hl7.msh5".into())]);
+    assert_eq!(
+        named,
+        [
+            (RECEIVER.into(), "hl7_application".into(), "LAB_IF".into(), "hl7.msh5".into()),
+            (SENDER.into(), "hl7_application".into(), "EPIC".into(), "hl7.msh5".into())
+        ]
+    );
     assert!(!attrs(&out).iter().any(|a| a.1 == "hl7_rejected"));
     assert_eq!(cleartexts(&out), [(SENDER.into(), true), (RECEIVER.into(), true)]);
     no_patient_data(&out);
