@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Packets in `samples/ward-sample.pcap` (`ward-gen --profile sample`), as `tshark -r` counts them.
-const SAMPLE_PACKETS: u64 = 2838;
+const SAMPLE_PACKETS: u64 = 2965;
 
 fn ward(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ward")).args(args).output().unwrap()
@@ -27,7 +27,7 @@ fn json_summary_of_the_sample() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v = json(&out);
     assert_eq!(v["packets"], SAMPLE_PACKETS);
-    assert_eq!(v["bytes"], 721_009);
+    assert_eq!(v["bytes"], 724_171);
     assert!(v["flows"].as_u64().unwrap() > 150);
     let devices = v["devices"].as_array().unwrap();
     assert!(devices.len() > 100);
@@ -47,14 +47,17 @@ fn readable_summary() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for want in [
-        "2,838 packets",
+        "2,965 packets",
         "Files",
         "Traffic",
         "Devices (",
         "identity",
         "model VVX 450; manufacturer Polycom",
         "Cleartext and default logins",
-        "ftp admin account DEFAULT accepted x1",
+        "ftp service account cleartext refused x1",
+        "HL7 sender, application MONGW, facility ICU, version 2.6",
+        "Clinical and device protocols in cleartext",
+        "hl7 WITH patient data",
         "snmp no user name DEFAULT accepted x1",
         "Decode anomalies: none",
         "Caps hit: none",

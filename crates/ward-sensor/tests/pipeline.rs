@@ -14,7 +14,7 @@ use ward_dissect::{Dissector, Emitter, FlowContext, Parsed, Probe, Registry, Ses
 use ward_sensor::{Report, Sensor, SensorConfig, Sightings};
 
 /// Packets in `samples/ward-sample.pcap` (`ward-gen --profile sample`), as `tshark -r` counts them.
-const SAMPLE_PACKETS: u64 = 2838;
+const SAMPLE_PACKETS: u64 = 2965;
 
 const A: [u8; 6] = [0x00, 0x09, 0x5c, 0x10, 0x20, 0x30];
 const B: [u8; 6] = [0x00, 0x14, 0x38, 0x01, 0x02, 0x03];

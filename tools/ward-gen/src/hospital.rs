@@ -31,6 +31,10 @@ pub(crate) enum Role {
     Plc,
     /// The building management head end that polls both.
     Bms,
+    /// A point-of-care analyser (blood glucose, blood gas) that docks and uploads over POCT1-A.
+    PoctMeter,
+    /// The point-of-care data manager the meters talk to.
+    PoctManager,
 }
 
 #[derive(Clone, Debug)]
@@ -208,6 +212,14 @@ const FAMILIES: &[Family] = &[
         models: &[("Schneider Electric", "BMX P34 2020"), ("Schneider Electric", "TM221CE16R")],
         prefix: "plc",
     },
+    Family {
+        role: Role::PoctMeter,
+        vlan: 10,
+        count: 40,
+        ouis: &[[0x00, 0x06, 0x66], [0x00, 0x1c, 0xc4]],
+        models: &[("Nova Biomedical", "StatStrip"), ("Roche", "Accu-Chek Inform II")],
+        prefix: "glu",
+    },
 ];
 
 /// A server: role, VLAN, last octet, OUI, vendor, model, name.
@@ -222,6 +234,7 @@ const SERVERS: &[Server] = &[
     (Role::UpdateServer, 30, 80, [0x00, 0x14, 0x38], "HPE", "ProLiant DL20", "updates"),
     (Role::Ntp, 30, 123, [0x00, 0x14, 0x38], "HPE", "ProLiant DL20", "ntp"),
     (Role::Bms, 60, 10, [0x00, 0x14, 0x38], "HPE", "ProLiant DL20", "bms"),
+    (Role::PoctManager, 30, 40, [0x00, 0x14, 0x38], "HPE", "ProLiant DL20", "poctdm"),
 ];
 
 fn public_ip(rng: &mut Rng) -> Ipv4Addr {

@@ -781,6 +781,77 @@ pub(crate) fn bacnet_read_property_ack(invoke: u8, instance: u32, property: u8, 
     bvlc(0x0a, false, &apdu)
 }
 
+// ---------------------------------------------------------------- POCT1-A
+
+/// A POCT1-A device's identity, as its hello (HEL.R01) states it in the DEV object.
+pub(crate) struct PoctDevice<'a> {
+    pub(crate) vendor: &'a str,
+    pub(crate) model: &'a str,
+    pub(crate) serial: &'a str,
+    pub(crate) device_id: &'a str,
+    pub(crate) software: &'a str,
+}
+
+fn poct_header(kind: &str, control: u64, ts: &str) -> String {
+    format!(
+        "<HDR><HDR.message_type V=\"{kind}\" SN=\"POCT1\" SV=\"1\"/><HDR.control_id V=\"{control}\"/>\
+         <HDR.version_id V=\"POCT1\"/><HDR.creation_dttm V=\"{ts}\"/></HDR>"
+    )
+}
+
+/// The hello a meter sends when it docks.
+pub(crate) fn poct_hello(d: &PoctDevice<'_>, control: u64, ts: &str) -> Vec<u8> {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<HEL.R01>{}<DEV><DEV.device_id V=\"{}\"/>\
+         <DEV.vendor_id V=\"{}\"/><DEV.model_id V=\"{}\"/><DEV.serial_id V=\"{}\"/>\
+         <DEV.manufacturer_name V=\"{}\"/><DEV.sw_version V=\"{}\"/><DSC><DSC.connection_profile_cd V=\"SA\"/>\
+         <DSC.max_message_sz V=\"32768\"/></DSC></DEV></HEL.R01>\n",
+        poct_header("HEL.R01", control, ts),
+        d.device_id,
+        d.vendor.to_uppercase().replace(' ', ""),
+        d.model,
+        d.serial,
+        d.vendor,
+        d.software
+    )
+    .into_bytes()
+}
+
+/// Device status: how many results wait.
+pub(crate) fn poct_status(control: u64, ts: &str, waiting: u64) -> Vec<u8> {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<DST.R01>{}<DST><DST.status_dttm V=\"{ts}\"/>\
+         <DST.new_observations_qty V=\"{waiting}\"/><DST.condition_cd V=\"R\"/></DST></DST.R01>\n",
+        poct_header("DST.R01", control, ts)
+    )
+    .into_bytes()
+}
+
+/// A glucose result for a (synthetic) patient.
+pub(crate) fn poct_observation(rng: &mut Rng, control: u64, ts: &str) -> Vec<u8> {
+    let patient = rng.below(90_000) + 10_000;
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<OBS.R01>{}<SVC><SVC.role_cd V=\"OBS\"/>\
+         <SVC.observation_dttm V=\"{ts}\"/><PT><PT.patient_id V=\"SYN{patient}\"/>\
+         <OBS><OBS.observation_id V=\"2345-7\" SN=\"LN\"/><OBS.value V=\"{}\" U=\"mg/dL\"/></OBS></PT>\
+         <OPR><OPR.operator_id V=\"RN{}\"/></OPR></SVC></OBS.R01>\n",
+        poct_header("OBS.R01", control, ts),
+        rng.range(60, 250),
+        rng.below(900) + 100
+    )
+    .into_bytes()
+}
+
+/// The data manager's acknowledgement of message `acked`.
+pub(crate) fn poct_ack(control: u64, acked: u64, ts: &str) -> Vec<u8> {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ACK.R01>{}<ACK><ACK.type_cd V=\"AA\"/>\
+         <ACK.ack_control_id V=\"{acked}\"/></ACK></ACK.R01>\n",
+        poct_header("ACK.R01", control, ts)
+    )
+    .into_bytes()
+}
+
 // ---------------------------------------------------------------- SSDP
 
 /// An SSDP announcement (`NOTIFY ssdp:alive`) to the multicast group.

@@ -256,6 +256,7 @@ enum Kind {
     Ftp,
     Modbus,
     Bacnet,
+    Poct,
 }
 
 const MIX: &[(Kind, u32)] = &[
@@ -279,6 +280,7 @@ const MIX: &[(Kind, u32)] = &[
     (Kind::Ftp, 5),
     (Kind::Modbus, 12),
     (Kind::Bacnet, 20),
+    (Kind::Poct, 8),
 ];
 
 /// Sizes that scale the capture.
@@ -323,6 +325,7 @@ fn role_key(r: Role) -> &'static str {
         Role::BadgeReader => "badge",
         Role::BuildingController => "ahu",
         Role::Plc => "plc",
+        Role::PoctMeter => "glu",
         _ => "server",
     }
 }
@@ -1055,6 +1058,53 @@ impl Generator {
                     f.push_back((t + lan_rtt, b.clone()));
                 }
                 Conv::Frames(f)
+            }
+            Kind::Poct => {
+                // A glucose meter docks: hello, status, its waiting results, each acknowledged.
+                let meter = self.pick_role(rng, &["glu"]);
+                let dm = self.net.server(Role::PoctManager).clone();
+                let ts = hl7_time(start);
+                let serial = format!("06{:08}", u32::from(meter.mac[4]) * 256 + u32::from(meter.mac[5]));
+                let device_id = hex_mac(&meter.mac);
+                let waiting = 1 + rng.below(4);
+                let base = rng.below(1_000_000);
+                let mut turns = Vec::new();
+                let (m, t) = (meter.clone(), ts.clone());
+                turns.push(turn(true, 0, move |_| {
+                    let d = p::PoctDevice {
+                        vendor: m.vendor,
+                        model: m.model,
+                        serial: &serial,
+                        device_id: &device_id,
+                        software: "3.10.8.0",
+                    };
+                    p::poct_hello(&d, base, &t)
+                }));
+                let t = ts.clone();
+                turns.push(turn(false, 3 * MS, move |_| p::poct_ack(900_000 + base, base, &t)));
+                for n in 1..=waiting + 1 {
+                    let control = base + n;
+                    let t = ts.clone();
+                    if n == 1 {
+                        turns.push(turn(true, 20 * MS, move |_| p::poct_status(control, &t, waiting)));
+                    } else {
+                        turns.push(turn(true, 20 * MS, move |r| p::poct_observation(r, control, &t)));
+                    }
+                    let t = ts.clone();
+                    turns.push(turn(false, 3 * MS, move |_| p::poct_ack(900_000 + control, control, &t)));
+                }
+                self.tcp(
+                    rng,
+                    start,
+                    &meter,
+                    dm.ip,
+                    Some(dm.mac),
+                    Some(dm.vlan),
+                    7001,
+                    lan_rtt,
+                    Outcome::Talk,
+                    turns,
+                )
             }
             Kind::Ping => {
                 let monitor = self.pick_role(rng, &["ws"]);
