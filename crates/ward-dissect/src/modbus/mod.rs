@@ -14,7 +14,7 @@ mod tests;
 
 use ward_core::{DeviceKey, Direction};
 
-use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Repeats, Session, Transport};
+use crate::{Dissector, Emitter, FlowContext, Parsed, Probe, Repeats, Session, Transport, cleartext};
 use parser::Frame;
 
 /// The Modbus/TCP dissector.
@@ -98,6 +98,9 @@ impl ModbusSession {
             self.roles = true;
             self.repeats.attribute(out, ctx.ts, server, "role", "Modbus server", "modbus", 80);
             self.repeats.attribute(out, ctx.ts, client, "role", "Modbus client", "modbus", 80);
+            // Modbus has no security of its own: whoever reaches port 502 may write.
+            out.emit(cleartext(ctx.ts, server, "modbus", false, "modbus"));
+            out.emit(cleartext(ctx.ts, client, "modbus", false, "modbus"));
         }
         let r = &mut self.repeats;
         match dir {

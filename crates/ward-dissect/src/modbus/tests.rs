@@ -92,6 +92,11 @@ fn polling_writes_and_exceptions() {
     );
     // Register values never become observations.
     assert_eq!(attrs(&out).len(), 8);
+    let clear = out
+        .iter()
+        .filter(|o| matches!(&o.kind, ward_core::ObservationKind::Cleartext { phi: false, .. }))
+        .count();
+    assert_eq!(clear, 2);
 }
 
 #[test]
