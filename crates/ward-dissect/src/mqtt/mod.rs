@@ -42,7 +42,7 @@ impl Dissector for MqttDissector {
     fn probe(&self, _dir: Direction, data: &[u8]) -> Probe {
         let h = match parser::header(data) {
             Ok(Some(h)) => h,
-            Ok(None) if data.first().is_none_or(|b| *b == 0x10 || *b == 0x20) => return Probe::NeedMore,
+            Ok(None) if data.first().is_none_or(|b| plausible_type(*b)) => return Probe::NeedMore,
             _ => return Probe::NoMatch,
         };
         let body = data.get(h.len..).unwrap_or_default();
@@ -53,11 +53,12 @@ impl Dissector for MqttDissector {
                 Ok(None) => Probe::NeedMore,
                 Err(_) => Probe::NoMatch,
             },
+            (0x10, _) => Probe::NoMatch,
             (0x20, 2..=255) => {
                 let Some(body) = body.get(..h.remaining) else { return Probe::NeedMore };
                 if connack_shape(body) { Probe::Match } else { Probe::NoMatch }
             }
-            _ => Probe::NoMatch,
+            _ => midstream(data),
         }
     }
     fn start(&self) -> Box<dyn Session> {
@@ -80,6 +81,73 @@ fn connack_shape(body: &[u8]) -> bool {
     }
 }
 
+/// Whether a fixed header's first byte has a type and the flags the specification fixes for
+/// it (3.1.1 section 2.2.2): PUBLISH's QoS is not 3, PUBREL, SUBSCRIBE and UNSUBSCRIBE carry
+/// 0b0010, the others 0.
+fn plausible_type(first: u8) -> bool {
+    let (kind, flags) = (first >> 4, first & 0x0f);
+    match kind {
+        parser::PUBLISH => flags & 0x06 != 0x06,
+        6 | parser::SUBSCRIBE | parser::UNSUBSCRIBE => flags == 2,
+        1 | 2 | 4 | 5 | 7 | parser::SUBACK | parser::UNSUBACK | 12..=15 => flags == 0,
+        _ => false,
+    }
+}
+
+/// A flow whose start the capture missed: the bytes must be a chain of well-formed packets,
+/// at least two, one of them a PUBLISH or SUBSCRIBE with a printable topic (two bytes such as
+/// a PINGREQ's are too common to go by). A PUBLISH longer than the bytes counts once its
+/// topic is seen.
+fn midstream(data: &[u8]) -> Probe {
+    let (mut rest, mut packets, mut topics) = (data, 0, 0);
+    while let Some(&first) = rest.first() {
+        if !plausible_type(first) {
+            return Probe::NoMatch;
+        }
+        let h = match parser::header(rest) {
+            Ok(Some(h)) => h,
+            Ok(None) => break,
+            Err(_) => return Probe::NoMatch,
+        };
+        let body = rest.get(h.len..).unwrap_or_default();
+        let (kind, r) = (h.kind, h.remaining);
+        let shape = match kind {
+            parser::PUBLISH | parser::SUBSCRIBE => {
+                // SUBSCRIBE: a packet id first (and, in 5, properties: not tried).
+                let at = if kind == parser::SUBSCRIBE { 2 } else { 0 };
+                let Some(len) = body.get(at..at + 2) else { break };
+                let n = usize::from(u16::from_be_bytes([len[0], len[1]]));
+                if n == 0 || at + 2 + n > r {
+                    return Probe::NoMatch;
+                }
+                let Some(topic) = body.get(at + 2..at + 2 + n) else { break };
+                let printable = std::str::from_utf8(topic).is_ok_and(|t| !t.chars().any(char::is_control));
+                topics += 1;
+                printable
+            }
+            parser::CONNACK => body.get(..r).is_none_or(connack_shape),
+            4..=7 => (2..=64).contains(&r),
+            12 | 13 => r == 0,
+            _ => r <= 64,
+        };
+        if !shape {
+            return Probe::NoMatch;
+        }
+        packets += 1;
+        match rest.get(h.len + r..) {
+            Some(next) => rest = next,
+            None => break,
+        }
+        if packets >= 2 && topics > 0 {
+            return Probe::Match;
+        }
+    }
+    if packets >= 2 && topics > 0 {
+        return Probe::Match;
+    }
+    Probe::NeedMore
+}
+
 #[derive(Default)]
 struct MqttSession {
     /// Bytes of each direction still to skip (a PUBLISH payload, an oversized packet).
@@ -91,6 +159,8 @@ struct MqttSession {
     /// The login judged from the CONNECT, waiting for the CONNACK to say if it was taken.
     login: Option<Observation>,
     topics: usize,
+    /// Topics seen before the roles were known.
+    unplaced: Vec<(String, &'static str)>,
     roles: bool,
     repeats: Repeats,
 }
@@ -112,10 +182,6 @@ fn version_name(level: u8) -> &'static str {
 }
 
 impl MqttSession {
-    fn client_dir(&self) -> Direction {
-        self.client.unwrap_or(Direction::ToResponder)
-    }
-
     /// Learns the roles from a packet only one side sends; reports them and the cleartext
     /// once.
     fn roles(&mut self, ctx: &FlowContext, client_dir: Direction, out: &mut Emitter<'_>) {
@@ -126,25 +192,63 @@ impl MqttSession {
             return;
         }
         self.roles = true;
-        let (client, broker) = (sender(ctx, self.client_dir()), sender(ctx, self.client_dir().reverse()));
+        let (client, broker) = (sender(ctx, client_dir), sender(ctx, client_dir.reverse()));
         self.repeats.attribute(out, ctx.ts, client, "role", "MQTT client", "mqtt", 80);
         self.repeats.attribute(out, ctx.ts, broker, "role", "MQTT broker", "mqtt", 80);
         out.emit(cleartext(ctx.ts, client, "mqtt", false, "mqtt"));
         out.emit(cleartext(ctx.ts, broker, "mqtt", false, "mqtt"));
+        for (topic, source) in std::mem::take(&mut self.unplaced) {
+            self.place_topic(ctx, client, &topic, source, out);
+        }
     }
 
+    /// A topic is the client's; until a packet tells which side the client is (a capture
+    /// that started mid-connection, where both sides publish), it is held.
     fn topic(&mut self, ctx: &FlowContext, topic: &[u8], source: &'static str, out: &mut Emitter<'_>) {
-        if self.topics >= MAX_TOPICS || topic.is_empty() {
+        if topic.is_empty() {
             return;
         }
-        let client = sender(ctx, self.client_dir());
         let topic = String::from_utf8_lossy(topic);
-        if self.repeats.first(&client, "mqtt_topic", &topic) {
+        match self.client {
+            Some(dir) => self.place_topic(ctx, sender(ctx, dir), &topic, source, out),
+            None if self.unplaced.len() < MAX_TOPICS && !self.unplaced.iter().any(|(t, _)| *t == topic) => {
+                self.unplaced.push((topic.into_owned(), source));
+            }
+            None => {}
+        }
+    }
+
+    fn place_topic(
+        &mut self,
+        ctx: &FlowContext,
+        device: DeviceKey,
+        topic: &str,
+        source: &'static str,
+        out: &mut Emitter<'_>,
+    ) {
+        if self.topics < MAX_TOPICS && self.repeats.first(&device, "mqtt_topic", topic) {
             self.topics += 1;
-            if let Some(o) = crate::attribute(ctx.ts, client, "mqtt_topic", &topic, source, 80) {
+            if let Some(o) = crate::attribute(ctx.ts, device, "mqtt_topic", topic, source, 80) {
                 out.emit(o);
             }
         }
+    }
+
+    /// The flow ends without a packet that tells the roles: the topics are both sides' (the
+    /// broker relays them), and no role is guessed.
+    fn flush_unplaced(&mut self, ctx: &FlowContext, out: &mut Emitter<'_>) {
+        if self.unplaced.is_empty() {
+            return;
+        }
+        for dev in [DeviceKey::Ip(ctx.initiator.ip), DeviceKey::Ip(ctx.responder.ip)] {
+            out.emit(cleartext(ctx.ts, dev, "mqtt", false, "mqtt"));
+            for (topic, source) in &self.unplaced {
+                if let Some(o) = crate::attribute(ctx.ts, dev, "mqtt_topic", topic, source, 60) {
+                    out.emit(o);
+                }
+            }
+        }
+        self.unplaced.clear();
     }
 
     fn on_connect(
@@ -264,6 +368,7 @@ impl MqttSession {
                     self.topic(ctx, t, source, out);
                 }
             }
+            parser::PINGREQ => self.roles(ctx, dir, out),
             parser::SUBACK | parser::UNSUBACK | parser::PINGRESP => self.roles(ctx, dir.reverse(), out),
             0 => return Err("mqtt reserved packet type 0"),
             parser::AUTH if self.level != 0 && self.level < 5 => {
@@ -313,7 +418,7 @@ impl Session for MqttSession {
                 }
                 if topic_len + 2 <= MAX_READ {
                     let Ok(t) = parser::publish_topic(after) else { return Parsed::Consumed(pos) };
-                    self.roles(ctx, self.client.unwrap_or(dir), out);
+                    // Either side publishes: the roles are not told by it.
                     self.topic(ctx, t, "mqtt.publish.topic", out);
                 }
             } else if h.remaining <= MAX_READ {
@@ -344,7 +449,8 @@ impl Session for MqttSession {
         }
     }
 
-    fn end(&mut self, _ctx: &FlowContext, out: &mut Emitter<'_>) {
+    fn end(&mut self, ctx: &FlowContext, out: &mut Emitter<'_>) {
+        self.flush_unplaced(ctx, out);
         if let Some(o) = self.login.take() {
             out.emit(o);
         }

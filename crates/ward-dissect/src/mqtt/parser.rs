@@ -13,6 +13,7 @@ pub(crate) const SUBSCRIBE: u8 = 8;
 pub(crate) const SUBACK: u8 = 9;
 pub(crate) const UNSUBSCRIBE: u8 = 10;
 pub(crate) const UNSUBACK: u8 = 11;
+pub(crate) const PINGREQ: u8 = 12;
 pub(crate) const PINGRESP: u8 = 13;
 pub(crate) const AUTH: u8 = 15;
 

@@ -247,6 +247,55 @@ fn midstream_connack_then_publish() {
     assert!(has(&out, "ip:10.7.0.20", "mqtt_topic", "topicX"));
 }
 
+/// nDPI's coap_mqtt.pcap holds connections whose start was not captured: a client's
+/// PINGREQ, a PUBACK and a QoS 1 PUBLISH to "Bus17Info" (modelled here with a shorter
+/// payload), and a broker's PUBLISH to "Bus17Cmd".
+fn bus_publish(first: u8, topic: &str, id: u8) -> Vec<u8> {
+    let payload = br#"{"messageType":"UPDATE"}"#;
+    let mut p = vec![first, (2 + topic.len() + 2 + payload.len()) as u8, 0, topic.len() as u8];
+    p.extend(topic.as_bytes());
+    p.extend([0, id]);
+    p.extend(payload);
+    p
+}
+
+#[test]
+fn midstream_chains() {
+    let mut client = hex("c000");
+    client.extend(hex("40020002"));
+    client.extend(bus_publish(0x33, "Bus17Info", 4));
+    assert_eq!(MqttDissector.probe(ToResponder, &client[..6]), Probe::NeedMore);
+    assert_eq!(MqttDissector.probe(ToResponder, &client), Probe::Match);
+    let broker = bus_publish(0x32, "Bus17Cmd", 2);
+    assert_eq!(MqttDissector.probe(ToInitiator, &broker), Probe::NeedMore);
+    let (out, proto, stats) = converse(
+        MqttDissector,
+        &flow(),
+        &[(ToInitiator, &broker), (ToResponder, &client), (ToInitiator, &hex("d000"))],
+    );
+    assert_eq!(proto, Some("mqtt"));
+    assert!(stats.malformed.is_empty());
+    assert!(has(&out, "ip:10.7.0.20", "role", "MQTT client"));
+    assert!(has(&out, "ip:10.7.0.20", "mqtt_topic", "Bus17Info"));
+    assert!(has(&out, "ip:10.7.0.20", "mqtt_topic", "Bus17Cmd"));
+    // Publishes and acknowledgements only: no side is named client, the topics are both's.
+    let mut client = hex("40020002");
+    client.extend(bus_publish(0x33, "Bus17Info", 4));
+    let (out, _, _) = converse(MqttDissector, &flow(), &[(ToInitiator, &broker), (ToResponder, &client)]);
+    assert!(!attrs(&out).iter().any(|a| a.1 == "role"));
+    for dev in ["ip:10.7.0.20", "ip:10.7.0.5"] {
+        assert!(has(&out, dev, "mqtt_topic", "Bus17Info") && has(&out, dev, "mqtt_topic", "Bus17Cmd"));
+    }
+    // Not MQTT: a PUBLISH-looking byte whose topic is empty or not text, text protocols.
+    assert_eq!(MqttDissector.probe(ToResponder, b"\x30\x04\x00\x00ab\xc0\x00"), Probe::NoMatch);
+    assert_eq!(MqttDissector.probe(ToResponder, b"\x30\x05\x00\x02\x01\x02a\xc0\x00"), Probe::NoMatch);
+    assert_eq!(MqttDissector.probe(ToInitiator, b"220 ProFTPD Server\r\n"), Probe::NoMatch);
+    assert_eq!(
+        MqttDissector.probe(ToInitiator, &[0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x0a, 0x01]),
+        Probe::NoMatch
+    );
+}
+
 #[test]
 fn topics_are_capped() {
     let mut client = hex(CONNECT_311);
