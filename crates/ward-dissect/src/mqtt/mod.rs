@@ -314,8 +314,22 @@ impl MqttSession {
         body: &[u8],
         out: &mut Emitter<'_>,
     ) -> Result<(), &'static str> {
-        let rc = parser::connack(body)?;
+        let (rc, assigned) = parser::connack(body)?;
         self.roles(ctx, dir.reverse(), out);
+        if let Some(id) = assigned {
+            let id = String::from_utf8_lossy(id);
+            let client = sender(ctx, dir.reverse());
+            let r = &mut self.repeats;
+            r.attribute(
+                out,
+                ctx.ts,
+                client,
+                "mqtt_client_id",
+                &id,
+                "mqtt.connack.assigned_client_identifier",
+                80,
+            );
+        }
         if self.level == 0 {
             // Seen without its CONNECT: an MQTT 5 CONNACK carries properties, older ones not.
             self.level = if body.len() > 2 { 5 } else { 4 };

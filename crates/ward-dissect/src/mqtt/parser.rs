@@ -153,11 +153,46 @@ pub(crate) fn connect(body: &[u8]) -> Result<Connect<'_>, &'static str> {
     Ok(Connect { level, client_id, will_topic, user, password })
 }
 
-/// A CONNACK's return code (3.1, 3.1.1) or reason code (5).
-pub(crate) fn connack(body: &[u8]) -> Result<u8, &'static str> {
+/// A CONNACK's return code (3.1, 3.1.1) or reason code (5), and in 5 the client id the
+/// broker assigned to a client that connected without one (property 0x12).
+pub(crate) fn connack(body: &[u8]) -> Result<(u8, Option<&[u8]>), &'static str> {
     let mut r = Reader::new(body);
     r.u8()?;
-    r.u8()
+    let rc = r.u8()?;
+    if r.is_empty() {
+        return Ok((rc, None));
+    }
+    let (n, used) = varint(r.b)?.ok_or("mqtt property length runs past its packet")?;
+    r.take(used)?;
+    let mut props = Reader::new(r.take(n)?);
+    while !props.is_empty() {
+        // MQTT 5 section 2.2.2.2: each property's identifier names its type.
+        match props.u8()? {
+            0x12 => return Ok((rc, Some(props.string()?))),
+            0x01 | 0x17 | 0x19 | 0x24 | 0x25 | 0x28 | 0x29 | 0x2a => {
+                props.take(1)?;
+            }
+            0x13 | 0x21 | 0x22 | 0x23 => {
+                props.take(2)?;
+            }
+            0x02 | 0x11 | 0x18 | 0x27 => {
+                props.take(4)?;
+            }
+            0x0b => {
+                let (_, used) = varint(props.b)?.ok_or("mqtt property runs past its packet")?;
+                props.take(used)?;
+            }
+            0x03 | 0x08 | 0x15 | 0x1a | 0x1c | 0x1f | 0x09 | 0x16 => {
+                props.string()?;
+            }
+            0x26 => {
+                props.string()?;
+                props.string()?;
+            }
+            _ => return Ok((rc, None)),
+        }
+    }
+    Ok((rc, None))
 }
 
 /// The topic name at the start of a PUBLISH's variable header.

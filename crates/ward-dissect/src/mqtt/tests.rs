@@ -245,6 +245,7 @@ fn midstream_connack_then_publish() {
     assert!(has(&out, "ip:10.7.0.5", "role", "MQTT broker"));
     assert!(has(&out, "ip:10.7.0.20", "role", "MQTT client"));
     assert!(has(&out, "ip:10.7.0.20", "mqtt_topic", "topicX"));
+    assert!(has(&out, "ip:10.7.0.20", "mqtt_client_id", "auto-1B43E800-08E3-3BA1-2E97-E9A0B4064BF5"));
 }
 
 /// nDPI's coap_mqtt.pcap holds connections whose start was not captured: a client's
