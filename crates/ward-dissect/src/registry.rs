@@ -44,11 +44,13 @@ impl Registry {
             .with(Box::new(crate::tls::TlsDissector))
             .with(Box::new(crate::hl7::Hl7Dissector))
             .with(Box::new(crate::dicom::DicomDissector))
+            // Modbus checks its protocol id, lengths and each function's shape: narrower than
+            // MQTT's reading of a connection whose start was missed (which once took a Modbus
+            // flow picked up mid-stream on the benchmark capture), and than SOCKS's version
+            // byte, which a transaction id may start with.
+            .with(Box::new(crate::modbus::ModbusDissector))
             .with(Box::new(crate::mqtt::MqttDissector))
             .with(Box::new(crate::poct::Poct1aDissector))
-            // A Modbus transaction id may start with SOCKS's version byte: Modbus, whose
-            // protocol id and length are checked, is asked first.
-            .with(Box::new(crate::modbus::ModbusDissector))
             .with(Box::new(crate::socks::SocksDissector))
             .with(Box::new(crate::ftp::FtpDissector))
             .with(Box::new(crate::telnet::TelnetDissector))
