@@ -10,140 +10,16 @@
 //! tshark, for LLDP and CDP) is missing.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+#[macro_use]
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-macro_rules! data_or_skip {
-    () => {
-        match ward_fuzz::outside::shared_data() {
-            Some(d) => d.join("pcaps"),
-            None => {
-                eprintln!("skipped: ../shared/data not present (set WARD_SHARED_DATA)");
-                return;
-            }
-        }
-    };
-}
-
-/// One device of Ward's summary: the MACs and IPs that name it, its attributes with how many
-/// times each was seen, and its credentials.
-struct Device {
-    ids: BTreeSet<String>,
-    attrs: Vec<(String, String, u64)>,
-    credentials: Vec<Value>,
-}
-
-struct Analysis {
-    devices: Vec<Device>,
-    text: String,
-}
-
-impl Analysis {
-    fn of(path: &Path) -> Analysis {
-        let out =
-            Command::new(env!("CARGO_BIN_EXE_ward")).args(["analyze", "--json"]).arg(path).output().unwrap();
-        let text = String::from_utf8(out.stdout).unwrap();
-        let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let devices = v["devices"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| {
-                let ids = ["macs", "ips"]
-                    .iter()
-                    .flat_map(|k| d[*k].as_array().into_iter().flatten())
-                    .map(|x| x.as_str().unwrap().to_owned())
-                    .collect();
-                let attrs = d["attributes"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|a| {
-                        (
-                            a["key"].as_str().unwrap().to_owned(),
-                            a["value"].as_str().unwrap().to_owned(),
-                            a["count"].as_u64().unwrap(),
-                        )
-                    })
-                    .collect();
-                let credentials = d["credentials"].as_array().cloned().unwrap_or_default();
-                Device { ids, attrs, credentials }
-            })
-            .collect();
-        Analysis { devices, text }
-    }
-
-    /// Whether the device named `id` (any device for `None`) has `key` = `value`.
-    fn has(&self, id: Option<&str>, key: &str, value: &str) -> bool {
-        self.devices
-            .iter()
-            .filter(|d| id.is_none_or(|id| d.ids.contains(id)))
-            .any(|d| d.attrs.iter().any(|(k, v, _)| k == key && v == value))
-    }
-
-    /// (device id, value) of every attribute `key`, counted, the device named by the first
-    /// of its IPs that `ids` accepts.
-    fn counted(&self, key: &str, ids: &BTreeSet<String>) -> BTreeMap<(String, String), u64> {
-        let mut out = BTreeMap::new();
-        for d in &self.devices {
-            let Some(id) = d.ids.iter().find(|i| ids.contains(*i)) else { continue };
-            for (k, v, n) in &d.attrs {
-                if k == key {
-                    *out.entry((id.clone(), v.clone())).or_default() += n;
-                }
-            }
-        }
-        out
-    }
-}
-
-/// Collects failures so that one run reports all of them.
-#[derive(Default)]
-struct Check {
-    checked: usize,
-    failures: Vec<String>,
-}
-
-impl Check {
-    /// Like [`Check::expect`], with a test on the value instead of equality.
-    fn expect_by(
-        &mut self,
-        a: &Analysis,
-        file: &Path,
-        id: Option<&str>,
-        key: &str,
-        shown: &str,
-        ok: impl Fn(&str) -> bool,
-    ) {
-        self.checked += 1;
-        let found = a
-            .devices
-            .iter()
-            .filter(|d| id.is_none_or(|id| d.ids.contains(id)))
-            .any(|d| d.attrs.iter().any(|(k, v, _)| k == key && ok(v)));
-        if !found {
-            let name = file.file_name().unwrap().to_string_lossy();
-            self.failures.push(format!("{name}: {key} ~ {shown:?} on {}", id.unwrap_or("any device")));
-        }
-    }
-
-    fn expect(&mut self, a: &Analysis, file: &Path, id: Option<&str>, key: &str, value: &str) {
-        self.checked += 1;
-        if !a.has(id, key, value) {
-            let name = file.file_name().unwrap().to_string_lossy();
-            self.failures.push(format!("{name}: {key} = {value:?} on {}", id.unwrap_or("any device")));
-        }
-    }
-
-    fn done(self, what: &str, at_least: usize) {
-        eprintln!("{what}: {} values checked, {} disagree", self.checked, self.failures.len());
-        assert!(self.failures.is_empty(), "{what} disagrees:\n{}", self.failures.join("\n"));
-        assert!(self.checked >= at_least, "{what}: only {} values checked", self.checked);
-    }
-}
+use common::{Analysis, Check};
 
 fn quoted(s: &str) -> Option<&str> {
     let start = s.find('"')? + 1;

@@ -8,26 +8,12 @@
 //! The test skips when the shared data is absent.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use std::process::Command;
+#[macro_use]
+mod common;
 
 use serde_json::Value;
 
-fn capture() -> Option<std::path::PathBuf> {
-    match ward_fuzz::outside::shared_data() {
-        Some(d) => Some(d.join("pcaps/ndpi/hl7.pcap")),
-        None => {
-            eprintln!("skipped: ../shared/data not present (set WARD_SHARED_DATA)");
-            None
-        }
-    }
-}
-
-fn analyze(path: &std::path::Path) -> Value {
-    let out =
-        Command::new(env!("CARGO_BIN_EXE_ward")).args(["analyze", "--json"]).arg(path).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use common::{Analysis, ndpi_flows};
 
 /// The device whose IPs include `ip`.
 fn device<'a>(v: &'a Value, ip: &str) -> &'a Value {
@@ -43,40 +29,27 @@ fn has(d: &Value, key: &str, value: &str) -> bool {
     d["attributes"].as_array().into_iter().flatten().any(|a| a["key"] == key && a["value"] == value)
 }
 
-/// (initiator ip, responder ip) of the flows nDPI names HL7.
-fn ndpi_hl7_flows(out: &str) -> Vec<(String, String)> {
-    out.lines()
-        .filter(|l| l.contains("/HL7]"))
-        .filter_map(|l| {
-            let mut w = l.split_whitespace().skip_while(|w| *w != "TCP").skip(1);
-            let (a, arrow, b) = (w.next()?, w.next()?, w.next()?);
-            assert!(arrow.contains("->"), "{l}");
-            let ip = |s: &str| s.rsplit_once(':').map(|(ip, _)| ip.to_owned());
-            Some((ip(a)?, ip(b)?))
-        })
-        .collect()
-}
-
 #[test]
 fn ndpi_hl7_capture() {
-    let Some(pcap) = capture() else { return };
-    let v = analyze(&pcap);
+    let pcap = data_or_skip!().join("ndpi/hl7.pcap");
+    let a = Analysis::of(&pcap);
+    assert!(a.read_whole);
+    let v = &a.json;
 
     // nDPI's HL7 flows are Ward's HL7 flows.
-    let ndpi = std::fs::read_to_string(pcap.with_extension("pcap.ndpi.out")).unwrap();
-    let flows = ndpi_hl7_flows(&ndpi);
+    let flows = ndpi_flows(&pcap.with_extension("pcap.ndpi.out"), "HL7");
     assert_eq!(flows, [("10.0.0.155".to_owned(), "10.0.0.126".to_owned())]);
     assert_eq!(v["applications"]["hl7"].as_u64(), Some(flows.len() as u64), "{}", v["applications"]);
     assert_eq!(v["flows"].as_u64(), Some(1));
 
     for (sender, receiver) in &flows {
-        let s = device(&v, sender);
+        let s = device(v, sender);
         assert!(has(s, "hl7_application", "SENDING_APPLICATION"), "{s}");
         assert!(has(s, "hl7_facility", "SENDING_FACILITY"));
         assert!(has(s, "hl7_message", "ADT^A01"));
         assert!(has(s, "hl7_version", "2.3"));
         assert!(has(s, "role", "HL7 sender"));
-        let r = device(&v, receiver);
+        let r = device(v, receiver);
         assert!(has(r, "hl7_application", "RECEIVING_APPLICATION"), "{r}");
         assert!(has(r, "hl7_facility", "RECEIVING_FACILITY"));
         assert!(has(r, "hl7_message", "ACK"));

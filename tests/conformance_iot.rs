@@ -8,114 +8,16 @@
 //! repository: the tests say they skipped when the data (or tshark) is missing.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+#[macro_use]
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-macro_rules! data_or_skip {
-    () => {
-        match ward_fuzz::outside::shared_data() {
-            Some(d) => d.join("pcaps"),
-            None => {
-                eprintln!("skipped: ../shared/data not present (set WARD_SHARED_DATA)");
-                return;
-            }
-        }
-    };
-}
-
-/// One device of Ward's summary.
-struct Device {
-    ids: BTreeSet<String>,
-    attrs: Vec<(String, String)>,
-    credentials: Vec<Value>,
-}
-
-/// Ward's summary of one capture.
-struct Analysis {
-    devices: Vec<Device>,
-    json: Value,
-}
-
-impl Analysis {
-    fn of(path: &Path) -> Analysis {
-        let out =
-            Command::new(env!("CARGO_BIN_EXE_ward")).args(["analyze", "--json"]).arg(path).output().unwrap();
-        assert!(out.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
-        let json: Value =
-            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let devices = json["devices"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| Device {
-                ids: ["macs", "ips"]
-                    .iter()
-                    .flat_map(|k| d[*k].as_array().into_iter().flatten())
-                    .map(|x| x.as_str().unwrap().to_owned())
-                    .collect(),
-                attrs: d["attributes"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|a| (a["key"].as_str().unwrap().to_owned(), a["value"].as_str().unwrap().to_owned()))
-                    .collect(),
-                credentials: d["credentials"].as_array().cloned().unwrap_or_default(),
-            })
-            .collect();
-        Analysis { devices, json }
-    }
-
-    /// Whether the device named `id` (any device for `None`) has `key` with a value `ok` takes.
-    fn has_by(&self, id: Option<&str>, key: &str, ok: impl Fn(&str) -> bool) -> bool {
-        self.devices
-            .iter()
-            .filter(|d| id.is_none_or(|id| d.ids.contains(id)))
-            .any(|d| d.attrs.iter().any(|(k, v)| k == key && ok(v)))
-    }
-
-    fn has(&self, id: Option<&str>, key: &str, value: &str) -> bool {
-        self.has_by(id, key, |v| v == value)
-    }
-
-    fn credentials(&self, protocol: &str) -> Vec<&Value> {
-        self.devices.iter().flat_map(|d| &d.credentials).filter(|c| c["protocol"] == protocol).collect()
-    }
-
-    /// Flows the summary gives to `protocol`.
-    fn flows(&self, protocol: &str) -> u64 {
-        self.json["applications"][protocol].as_u64().unwrap_or(0)
-    }
-
-    /// Flows of `protocol` given up as malformed.
-    fn malformed(&self, protocol: &str) -> u64 {
-        self.json["counters"]["dissect"]["malformed"][protocol].as_u64().unwrap_or(0)
-    }
-}
-
-/// Collects failures so that one run reports all of them.
-#[derive(Default)]
-struct Check {
-    checked: usize,
-    failures: Vec<String>,
-}
-
-impl Check {
-    fn that(&mut self, ok: bool, what: impl FnOnce() -> String) {
-        self.checked += 1;
-        if !ok {
-            self.failures.push(what());
-        }
-    }
-
-    fn done(self, what: &str, at_least: usize) {
-        eprintln!("{what}: {} values checked, {} disagree", self.checked, self.failures.len());
-        assert!(self.failures.is_empty(), "{what} disagrees:\n{}", self.failures.join("\n"));
-        assert!(self.checked >= at_least, "{what}: only {} values checked", self.checked);
-    }
-}
+use common::{Analysis, Check, ndpi_flows};
 
 fn name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
@@ -200,6 +102,7 @@ fn mqtt_agrees_with_suricata() {
         let Some(capture) = suricata_capture(test, &yaml).filter(|c| c.is_file()) else { continue };
         read += 1;
         let a = Analysis::of(&capture);
+        assert!(a.read_whole, "{}: not read to its end", capture.display());
         let t = name(test);
         let exp = expectations(&yaml);
         for id in get(&exp, "mqtt.connect.client_id").filter(|v| !v.is_empty()) {
@@ -264,22 +167,6 @@ fn mqtt_agrees_with_suricata() {
     check.done("MQTT against Suricata", 150);
 }
 
-/// nDPI's flows of these protocols (its `.ndpi.out` flow lines), and the endpoints Ward must
-/// have described.
-fn ndpi_flows(out: &Path, proto: &str) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(out).unwrap();
-    text.lines()
-        .filter(|l| l.contains(&format!("/{proto}]")) && l.contains("[proto: "))
-        .filter_map(|l| {
-            let mut w = l.split_whitespace().skip(2);
-            let a = w.next()?;
-            let b = w.nth(1)?;
-            let ip = |ep: &str| ep.rsplit_once(':').map(|(ip, _)| ip.trim_matches(['[', ']']).to_owned());
-            Some((ip(a)?, ip(b)?))
-        })
-        .collect()
-}
-
 /// Every MQTT, Modbus and BACnet flow nDPI finds in its captures is Ward's too: the summary
 /// gives the protocol at least as many flows, and for MQTT and Modbus one of the two
 /// endpoints carries what Ward read (BACnet's nDPI flows include lone ReadProperty requests
@@ -305,6 +192,7 @@ fn iot_flows_agree_with_ndpi() {
         let flows = ndpi_flows(&out, ndpi_name);
         assert!(!flows.is_empty(), "{file}: nDPI lists no {ndpi_name} flow");
         let a = Analysis::of(&capture);
+        assert!(a.read_whole, "{}: not read to its end", capture.display());
         check.that(a.flows(ours) >= flows.len() as u64, || {
             format!("{file}: {} {ours} flows, nDPI has {}", a.flows(ours), flows.len())
         });
@@ -361,6 +249,7 @@ fn modbus_agrees_with_tshark() {
             continue;
         }
         let a = Analysis::of(&capture);
+        assert!(a.read_whole, "{}: not read to its end", capture.display());
         let file = name(&capture);
         let rows = tshark_fields(
             &capture,

@@ -14,11 +14,15 @@
 //! dozen seconds), so that either can run alone and in its own process.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
+
+use common::{assert_has, credential, device, is_root, values};
 
 /// The synthetic patient in every dataset and message: name ZZWARDTEST^QUINCE, id
 /// WPID-5523917, born 19230417. The name is searched by component, since DICOM pads values
@@ -30,10 +34,6 @@ const SECRETS: [&str; 2] = ["Mqtt$ecret-88", "wrong-guess-88"];
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/clinical-net.sh")
-}
-
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// Why the network cannot run here, if it cannot.
@@ -202,37 +202,9 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// The device whose MACs include `mac`.
-fn device<'a>(summary: &'a Value, mac: &str) -> &'a Value {
-    summary["devices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["macs"].as_array().unwrap().iter().any(|m| m == mac))
-        .unwrap_or_else(|| panic!("no device with MAC {mac}"))
-}
-
 /// The host with this last octet: MAC 02:78:00:00:00:<octet> (as the script gives them).
 fn mac(octet: u8) -> String {
     format!("02:78:00:00:00:{octet}")
-}
-
-fn attributes(dev: &Value) -> &[Value] {
-    dev["attributes"].as_array().map(Vec::as_slice).unwrap_or_default()
-}
-
-fn values<'a>(dev: &'a Value, key: &str) -> Vec<&'a str> {
-    attributes(dev).iter().filter(|a| a["key"] == key).filter_map(|a| a["value"].as_str()).collect()
-}
-
-/// `key` = `value` among the device's attributes.
-fn assert_has(dev: &Value, key: &str, value: &str) {
-    assert!(
-        values(dev, key).contains(&value),
-        "{} lacks {key} = {value:?}; it has {:#}",
-        dev["key"],
-        dev["attributes"]
-    );
 }
 
 /// `key` has a value that `ok` accepts; `what` says what was expected.
@@ -273,17 +245,6 @@ fn assert_cleartext(dev: &Value, protocol: &str, phi: bool) {
         .as_array()
         .is_some_and(|c| c.iter().any(|x| x["protocol"] == protocol && x["phi"] == phi));
     assert!(ok, "{} lacks cleartext {protocol} with phi {phi}; it has {:#}", dev["key"], dev["cleartext"]);
-}
-
-fn credential(dev: &Value, protocol: &str, account: &str, weakness: &str, accepted: Option<bool>) -> bool {
-    dev["credentials"].as_array().is_some_and(|c| {
-        c.iter().any(|c| {
-            c["protocol"] == protocol
-                && c["account"] == account
-                && c["weakness"] == weakness
-                && c.get("accepted").and_then(Value::as_bool) == accepted
-        })
-    })
 }
 
 #[test]

@@ -8,10 +8,14 @@
 //! root. Without them the test says what it skipped.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
+
+use common::{assert_has, credential, device, is_root};
 
 const TOOLS: [&str; 10] =
     ["ip", "tcpdump", "dnsmasq", "dhclient", "busybox", "lldpd", "snmpd", "snmpget", "curl", "openssl"];
@@ -37,38 +41,6 @@ fn missing() -> Vec<String> {
         }
     }
     out
-}
-
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-/// The device whose MACs include `mac`.
-fn device<'a>(summary: &'a Value, mac: &str) -> &'a Value {
-    summary["devices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["macs"].as_array().unwrap().iter().any(|m| m == mac))
-        .unwrap_or_else(|| panic!("no device with MAC {mac}"))
-}
-
-/// `key` = `value` among the device's attributes.
-fn has(dev: &Value, key: &str, value: &str) -> bool {
-    dev["attributes"].as_array().unwrap().iter().any(|a| a["key"] == key && a["value"] == value)
-}
-
-fn assert_has(dev: &Value, key: &str, value: &str) {
-    assert!(has(dev, key, value), "{} lacks {key} = {value:?}; it has {:#}", dev["key"], dev["attributes"]);
-}
-
-fn credential(dev: &Value, protocol: &str, account: &str, weakness: &str, accepted: Option<bool>) -> bool {
-    dev["credentials"].as_array().unwrap().iter().any(|c| {
-        c["protocol"] == protocol
-            && c["account"] == account
-            && c["weakness"] == weakness
-            && c.get("accepted").and_then(Value::as_bool) == accepted
-    })
 }
 
 #[test]

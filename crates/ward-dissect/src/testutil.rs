@@ -66,3 +66,26 @@ pub(crate) fn value<'a>(out: &'a [Observation], key: &str) -> Option<&'a str> {
 pub(crate) fn credentials(out: &[Observation]) -> Vec<&Observation> {
     out.iter().filter(|o| matches!(o.kind, ObservationKind::Credential { .. })).collect()
 }
+
+/// Whether `device` has the attribute `key` = `value`.
+pub(crate) fn has(out: &[Observation], device: &str, key: &str, value: &str) -> bool {
+    attrs(out).iter().any(|(d, k, v, _)| d == device && k == key && v == value)
+}
+
+/// (device, phi, source) of each cleartext observation, all of which must be `protocol`'s.
+pub(crate) fn cleartext_evidence(out: &[Observation], protocol: &str) -> Vec<(String, bool, String)> {
+    out.iter()
+        .filter_map(|o| match &o.kind {
+            ObservationKind::Cleartext { protocol: p, phi, evidence } => {
+                assert_eq!(p, protocol);
+                Some((o.device.to_string(), *phi, evidence.source.to_string()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// (device, phi) of each cleartext observation, all of which must be `protocol`'s.
+pub(crate) fn cleartexts(out: &[Observation], protocol: &str) -> Vec<(String, bool)> {
+    cleartext_evidence(out, protocol).into_iter().map(|(d, phi, _)| (d, phi)).collect()
+}

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use ward_core::{Direction::*, IpProto, ObservationKind};
 
 use super::*;
-use crate::testutil::{attrs, converse, ctx};
+use crate::testutil::{attrs, converse, ctx, has};
 
 fn flow() -> crate::FlowContext {
     ctx(IpProto::UDP, [10, 9, 0, 7], 47808, [10, 9, 0, 40], 47808)
@@ -13,10 +13,6 @@ fn flow() -> crate::FlowContext {
 fn hex(s: &str) -> Vec<u8> {
     let s: String = s.split_whitespace().collect();
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
-
-fn has(out: &[ward_core::Observation], device: &str, key: &str, value: &str) -> bool {
-    attrs(out).iter().any(|(d, k, v, _)| d == device && k == key && v == value)
 }
 
 // From nDPI's bacnet.pcap: Who-Is, an I-Am of device 0 by vendor 260 broadcast to every

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use ward_core::{Direction::*, IpProto, Observation, ObservationKind};
 
 use super::*;
-use crate::testutil::{attrs, converse, credentials, ctx, value};
+use crate::testutil::{attrs, cleartext_evidence, converse, credentials, ctx, has, value};
 
 const VERIFICATION: &str = "1.2.840.10008.1.1";
 const CT: &str = "1.2.840.10008.5.1.4.1.1.2";
@@ -283,22 +283,6 @@ fn split(conv: &[(Direction, Vec<u8>)], size: usize) -> Vec<(Direction, Vec<u8>)
     conv.iter().flat_map(|(d, b)| b.chunks(size).map(move |c| (*d, c.to_vec()))).collect()
 }
 
-fn has(out: &[Observation], device: &str, key: &str, val: &str) -> bool {
-    attrs(out).iter().any(|(d, k, v, _)| d == device && k == key && v == val)
-}
-
-fn cleartexts(out: &[Observation]) -> Vec<(String, bool, String)> {
-    out.iter()
-        .filter_map(|o| match &o.kind {
-            ObservationKind::Cleartext { protocol, phi, evidence } => {
-                assert_eq!(protocol, "dicom");
-                Some((o.device.to_string(), *phi, evidence.source.to_string()))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 const INI: &str = "ip:10.7.0.31";
 const RSP: &str = "ip:10.7.0.5";
 
@@ -343,7 +327,7 @@ fn echo_association() {
     assert!(has(&out, RSP, "role", "DICOM SCP"));
     assert!(has(&out, RSP, "dicom_transfer_syntax", "Implicit VR Little Endian"));
     assert_eq!(
-        cleartexts(&out),
+        cleartext_evidence(&out, "dicom"),
         [(INI.into(), false, "dicom.association".into()), (RSP.into(), false, "dicom.association".into())]
     );
     assert!(value(&out, "dicom_status").is_none());
@@ -374,7 +358,7 @@ fn check_store(out: &[Observation], stats: &crate::DissectStats) {
         assert!(!json.contains(secret), "{secret} leaked: {json}");
     }
     assert_eq!(
-        cleartexts(out),
+        cleartext_evidence(out, "dicom"),
         [(INI.into(), true, "dicom.dataset".into()), (RSP.into(), true, "dicom.dataset".into())]
     );
 }
@@ -514,7 +498,11 @@ fn worklist_and_query() {
     ];
     let (out, _, _) = run(&c);
     assert!(has(&out, INI, "role", "DICOM worklist SCU"));
-    assert_eq!(cleartexts(&out).iter().filter(|c| c.1).count(), 0, "an empty key is no patient data");
+    assert_eq!(
+        cleartext_evidence(&out, "dicom").iter().filter(|c| c.1).count(),
+        0,
+        "an empty key is no patient data"
+    );
     c.push((ToInitiator, pdata(&[(1, 3, &command(MWL, 0x8020, 1, true, Some(0xFF00))), (1, 2, &answer)])));
     c.push((ToInitiator, pdata(&[(1, 3, &command(MWL, 0x8020, 1, false, Some(0)))])));
     c.extend(release());
@@ -526,7 +514,7 @@ fn worklist_and_query() {
     // The worklist answer's accession number is not identity: not read.
     let json = serde_json::to_string(&out).unwrap();
     assert!(!json.contains("A123") && !json.contains("DOE"));
-    assert_eq!(cleartexts(&out).iter().filter(|c| c.1).count(), 2);
+    assert_eq!(cleartext_evidence(&out, "dicom").iter().filter(|c| c.1).count(), 2);
 
     // A study root C-FIND answered: the responder is a PACS.
     let mut c = vec![
@@ -900,6 +888,6 @@ fn real_storescu_association() {
         for secret in ["SYNTH", "19700101"] {
             assert!(!json.contains(secret), "{secret} leaked");
         }
-        assert_eq!(cleartexts(&out).iter().filter(|c| c.1).count(), 2);
+        assert_eq!(cleartext_evidence(&out, "dicom").iter().filter(|c| c.1).count(), 2);
     }
 }

@@ -3,10 +3,10 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use ward_core::{Direction::*, IpProto, Observation, ObservationKind};
+use ward_core::{Direction::*, IpProto, Observation};
 
 use super::*;
-use crate::testutil::{attrs, converse, ctx};
+use crate::testutil::{attrs, cleartexts, converse, ctx, has};
 use crate::{DissectStats, FlowDissection, Registry};
 
 fn flow() -> FlowContext {
@@ -65,22 +65,6 @@ fn oru(control: &str, rows: usize) -> Vec<u8> {
     mllp(&refs)
 }
 
-fn has(out: &[Observation], device: &str, key: &str, value: &str) -> bool {
-    attrs(out).iter().any(|(d, k, v, _)| d == device && k == key && v == value)
-}
-
-fn cleartexts(out: &[Observation]) -> Vec<(String, bool)> {
-    out.iter()
-        .filter_map(|o| match &o.kind {
-            ObservationKind::Cleartext { protocol, phi, .. } => {
-                assert_eq!(protocol, "hl7");
-                Some((o.device.to_string(), *phi))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 fn no_patient_data(out: &[Observation]) {
     let json = serde_json::to_string(out).unwrap();
     for s in [
@@ -124,7 +108,7 @@ fn admission_and_acknowledgement() {
         ]
     );
     assert!(!attrs(&out).iter().any(|a| a.1 == "hl7_rejected"));
-    assert_eq!(cleartexts(&out), [(SENDER.into(), true), (RECEIVER.into(), true)]);
+    assert_eq!(cleartexts(&out, "hl7"), [(SENDER.into(), true), (RECEIVER.into(), true)]);
     no_patient_data(&out);
 }
 
@@ -150,7 +134,7 @@ fn pcd01_report_split_anywhere_and_several_per_segment() {
         let ids = attrs(&out).iter().filter(|a| a.1 == "device_id").count();
         assert_eq!(ids, 1, "{chunk}");
         assert_eq!(attrs(&out).iter().filter(|a| a.1 == "hl7_message" && a.0 == SENDER).count(), 1);
-        assert_eq!(cleartexts(&out).len(), 2);
+        assert_eq!(cleartexts(&out, "hl7").len(), 2);
         no_patient_data(&out);
     }
 }
@@ -171,7 +155,7 @@ fn declared_separators_are_honoured() {
     assert!(has(&out, SENDER, "serial", "21A11F4855"));
     assert!(has(&out, SENDER, "device_type", "Infusion pump"));
     // No patient segment: a cleartext flow without patient data, said at the end.
-    assert_eq!(cleartexts(&out), [(SENDER.into(), false), (RECEIVER.into(), false)]);
+    assert_eq!(cleartexts(&out, "hl7"), [(SENDER.into(), false), (RECEIVER.into(), false)]);
 }
 
 #[test]
@@ -243,7 +227,7 @@ fn a_message_larger_than_the_pending_cap_streams_through() {
     assert!(has(&out, SENDER, "hl7_message", "MDM^T02"), "the message after the big one is read");
     // The overlong OBX is skipped unread: its OBX-18 is not reported, its patient data is.
     assert!(!attrs(&out).iter().any(|a| a.1 == "device_id"));
-    assert_eq!(cleartexts(&out), [(SENDER.into(), true), (RECEIVER.into(), true)]);
+    assert_eq!(cleartexts(&out, "hl7"), [(SENDER.into(), true), (RECEIVER.into(), true)]);
     assert!(!serde_json::to_string(&out).unwrap().contains("JVBER"));
 }
 

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use ward_core::{Direction::*, IpProto};
 
 use super::*;
-use crate::testutil::{attrs, converse, ctx, value};
+use crate::testutil::{attrs, converse, ctx, has, value};
 
 fn flow() -> crate::FlowContext {
     ctx(IpProto::TCP, [10, 8, 0, 9], 3082, [10, 8, 0, 3], 502)
@@ -12,10 +12,6 @@ fn flow() -> crate::FlowContext {
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
-
-fn has(out: &[ward_core::Observation], device: &str, key: &str, value: &str) -> bool {
-    attrs(out).iter().any(|(d, k, v, _)| d == device && k == key && v == value)
 }
 
 const SERVER: &str = "ip:10.8.0.3";

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use ward_core::{AccountKind, Direction::*, IpProto, ObservationKind, Weakness};
 
 use super::*;
-use crate::testutil::{attrs, converse, credentials, ctx, value};
+use crate::testutil::{attrs, converse, credentials, ctx, has, value};
 
 fn flow() -> crate::FlowContext {
     ctx(IpProto::TCP, [10, 7, 0, 20], 37758, [10, 7, 0, 5], 1883)
@@ -43,10 +43,6 @@ fn logins(out: &[Observation]) -> Vec<(AccountKind, Weakness, Option<bool>)> {
             _ => unreachable!(),
         })
         .collect()
-}
-
-fn has(out: &[Observation], device: &str, key: &str, value: &str) -> bool {
-    attrs(out).iter().any(|(d, k, v, _)| d == device && k == key && v == value)
 }
 
 #[test]

@@ -6,10 +6,10 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use ward_core::{Direction::*, IpProto, Observation, ObservationKind};
+use ward_core::{Direction::*, IpProto, Observation};
 
 use super::*;
-use crate::testutil::{attrs, converse, ctx};
+use crate::testutil::{attrs, cleartexts, converse, ctx, has};
 
 fn flow() -> FlowContext {
     ctx(IpProto::TCP, [10, 7, 1, 40], 50311, [10, 7, 0, 5], 7001)
@@ -84,22 +84,6 @@ fn conversation() -> Vec<(ward_core::Direction, &'static [u8])> {
     ]
 }
 
-fn has(out: &[Observation], device: &str, key: &str, value: &str) -> bool {
-    attrs(out).iter().any(|(d, k, v, _)| d == device && k == key && v == value)
-}
-
-fn cleartexts(out: &[Observation]) -> Vec<(String, bool)> {
-    out.iter()
-        .filter_map(|o| match &o.kind {
-            ObservationKind::Cleartext { protocol, phi, .. } => {
-                assert_eq!(protocol, "poct1a");
-                Some((o.device.to_string(), *phi))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 fn identity(out: &[Observation]) {
     assert!(has(out, METER, "vendor", "NOVABIO"));
     assert!(has(out, METER, "manufacturer", "Nova Biomedical & Co"));
@@ -122,7 +106,7 @@ fn hello_status_observation() {
     assert_eq!(proto, Some("poct1a"));
     assert!(stats.malformed.is_empty(), "{stats:?}");
     identity(&out);
-    assert_eq!(cleartexts(&out), [(METER.into(), true), (MANAGER.into(), true)]);
+    assert_eq!(cleartexts(&out, "poct1a"), [(METER.into(), true), (MANAGER.into(), true)]);
     // Each attribute once.
     assert_eq!(attrs(&out).len(), 9);
 }
@@ -137,7 +121,7 @@ fn split_anywhere_and_together() {
         let (out, _, stats) = converse(Poct1aDissector, &flow(), &msgs);
         assert!(stats.malformed.is_empty() && stats.pending_cap_hits == 0, "{chunk}: {stats:?}");
         identity(&out);
-        assert_eq!(cleartexts(&out).len(), 2, "{chunk}");
+        assert_eq!(cleartexts(&out, "poct1a").len(), 2, "{chunk}");
     }
 }
 
@@ -145,13 +129,13 @@ fn split_anywhere_and_together() {
 fn no_observations_no_patient_data() {
     let msgs = &conversation()[..4];
     let (out, _, _) = converse(Poct1aDissector, &flow(), msgs);
-    assert_eq!(cleartexts(&out), [(METER.into(), false), (MANAGER.into(), false)]);
+    assert_eq!(cleartexts(&out, "poct1a"), [(METER.into(), false), (MANAGER.into(), false)]);
     // Comments and CDATA hide nothing that is read.
     let tricky = "<HEL.R01><!-- <DEV.serial_id V=\"FAKE\"/> --><![CDATA[<PT.name V=\"X\"/>]]><DEV.serial_id V='S-2'/></HEL.R01>";
     let (out, _, _) = converse(Poct1aDissector, &flow(), &[(ToResponder, tricky.as_bytes())]);
     assert!(has(&out, METER, "serial", "S-2"));
     assert!(!has(&out, METER, "serial", "FAKE"));
-    assert_eq!(cleartexts(&out), [(METER.into(), false), (MANAGER.into(), false)]);
+    assert_eq!(cleartexts(&out, "poct1a"), [(METER.into(), false), (MANAGER.into(), false)]);
 }
 
 #[test]
