@@ -203,6 +203,36 @@ fn feed(
     }
 }
 
+/// An association's two directions in conversation order: the request, the acceptance, what
+/// the initiator sends, what the responder answers, the release request and reply.
+fn in_order<'a>(up: &'a [u8], down: &'a [u8]) -> [(Direction, &'a [u8]); 5] {
+    let rq_len = 6 + u32::from_be_bytes([up[2], up[3], up[4], up[5]]) as usize;
+    let ac_len = 6 + u32::from_be_bytes([down[2], down[3], down[4], down[5]]) as usize;
+    let release_at = up.len() - 10;
+    [
+        (Direction::ToResponder, &up[..rq_len]),
+        (Direction::ToInitiator, &down[..ac_len]),
+        (Direction::ToResponder, &up[rq_len..release_at]),
+        (Direction::ToInitiator, &down[ac_len..]),
+        (Direction::ToResponder, &up[release_at..]),
+    ]
+}
+
+/// One association through a new session.
+fn converse(
+    ctx: &FlowContext,
+    steps: &[(Direction, &[u8])],
+    out: &mut Vec<ward_core::Observation>,
+    pending: &mut [Vec<u8>; 2],
+) {
+    let mut s = DicomDissector.start();
+    pending[0].clear();
+    pending[1].clear();
+    for &(dir, bytes) in steps {
+        feed(s.as_mut(), ctx, dir, bytes, &mut pending[dir.index()], out);
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let ep = |a: [u8; 4], port| Endpoint { ip: IpAddr::V4(Ipv4Addr::from(a)), port, mac: None };
     let ctx = FlowContext {
@@ -214,25 +244,9 @@ fn bench(c: &mut Criterion) {
         responder: ep([10, 7, 0, 5], 11112),
     };
     let (up, down) = association();
-    // In conversation order: the request, the acceptance, the store, its response, the
-    // release request and reply.
-    let rq_len = 6 + u32::from_be_bytes([up[2], up[3], up[4], up[5]]) as usize;
-    let ac_len = 6 + u32::from_be_bytes([down[2], down[3], down[4], down[5]]) as usize;
-    let release_at = up.len() - 10;
-    let steps: [(Direction, &[u8]); 5] = [
-        (Direction::ToResponder, &up[..rq_len]),
-        (Direction::ToInitiator, &down[..ac_len]),
-        (Direction::ToResponder, &up[rq_len..release_at]),
-        (Direction::ToInitiator, &down[ac_len..]),
-        (Direction::ToResponder, &up[release_at..]),
-    ];
+    let steps = in_order(&up, &down);
     let run = |out: &mut Vec<ward_core::Observation>, pending: &mut [Vec<u8>; 2]| {
-        let mut s = DicomDissector.start();
-        pending[0].clear();
-        pending[1].clear();
-        for (dir, bytes) in steps {
-            feed(s.as_mut(), &ctx, dir, bytes, &mut pending[dir.index()], out);
-        }
+        converse(&ctx, &steps, out, pending);
     };
     const ASSOCIATIONS: usize = 8;
     let total = (up.len() + down.len()) * ASSOCIATIONS;
@@ -252,23 +266,9 @@ fn bench(c: &mut Criterion) {
 
     // The worklist: the request, the acceptance, the query, 200 answers, the release.
     let (wup, wdown) = worklist(200);
-    let rq_len = 6 + u32::from_be_bytes([wup[2], wup[3], wup[4], wup[5]]) as usize;
-    let ac_len = 6 + u32::from_be_bytes([wdown[2], wdown[3], wdown[4], wdown[5]]) as usize;
-    let release_at = wup.len() - 10;
-    let wsteps: [(Direction, &[u8]); 5] = [
-        (Direction::ToResponder, &wup[..rq_len]),
-        (Direction::ToInitiator, &wdown[..ac_len]),
-        (Direction::ToResponder, &wup[rq_len..release_at]),
-        (Direction::ToInitiator, &wdown[ac_len..]),
-        (Direction::ToResponder, &wup[release_at..]),
-    ];
+    let wsteps = in_order(&wup, &wdown);
     let wrun = |out: &mut Vec<ward_core::Observation>, pending: &mut [Vec<u8>; 2]| {
-        let mut s = DicomDissector.start();
-        pending[0].clear();
-        pending[1].clear();
-        for (dir, bytes) in wsteps {
-            feed(s.as_mut(), &ctx, dir, bytes, &mut pending[dir.index()], out);
-        }
+        converse(&ctx, &wsteps, out, pending);
     };
     g.throughput(Throughput::Bytes((wup.len() + wdown.len()) as u64));
     g.bench_function("worklist_200_answers_1448_byte_segments", |b| {
