@@ -87,23 +87,61 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// Longest RFC 3339 text of a time: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
+    const TEXT_MAX: usize = 30;
+
+    /// The RFC 3339 text into `buf`; returns its length. Written digit by digit: a summary
+    /// prints hundreds of thousands of times, and the formatting machinery cost a tenth of a
+    /// whole run.
+    fn write_text(self, buf: &mut [u8; Self::TEXT_MAX]) -> usize {
+        fn digits(buf: &mut [u8], at: usize, mut v: u64, width: usize) {
+            for i in (at..at + width).rev() {
+                buf[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        }
         let secs = self.as_secs();
         let nanos = self.0 % NANOS_PER_SEC;
         let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
         let rem = secs % 86_400;
-        write!(f, "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}", rem / 3600, rem / 60 % 60, rem % 60)?;
+        // Years before 1970 cannot be made (the count is unsigned) and 9999 is the last
+        // with four digits; past it, the year is cut as `{y:04}` would not, but no capture
+        // time gets there (u64 nanoseconds end in 2554).
+        digits(buf, 0, y.clamp(0, 9999) as u64, 4);
+        buf[4] = b'-';
+        digits(buf, 5, u64::from(mo), 2);
+        buf[7] = b'-';
+        digits(buf, 8, u64::from(d), 2);
+        buf[10] = b'T';
+        digits(buf, 11, rem / 3600, 2);
+        buf[13] = b':';
+        digits(buf, 14, rem / 60 % 60, 2);
+        buf[16] = b':';
+        digits(buf, 17, rem % 60, 2);
+        let mut len = 19;
         if nanos != 0 {
-            // The fraction without trailing zeros, written without allocating.
-            let (mut frac, mut digits) = (nanos, 9usize);
+            // The fraction without trailing zeros.
+            let (mut frac, mut width) = (nanos, 9usize);
             while frac % 10 == 0 {
                 frac /= 10;
-                digits -= 1;
+                width -= 1;
             }
-            write!(f, ".{frac:0digits$}")?;
+            buf[19] = b'.';
+            digits(buf, 20, frac, width);
+            len = 20 + width;
         }
-        f.write_str("Z")
+        buf[len] = b'Z';
+        len + 1
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; Timestamp::TEXT_MAX];
+        let len = self.write_text(&mut buf);
+        // Only ASCII digits and separators were written.
+        f.write_str(std::str::from_utf8(&buf[..len]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -168,7 +206,12 @@ impl FromStr for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let mut buf = [0u8; Timestamp::TEXT_MAX];
+        let len = self.write_text(&mut buf);
+        match std::str::from_utf8(&buf[..len]) {
+            Ok(text) => s.serialize_str(text),
+            Err(_) => s.collect_str(self),
+        }
     }
 }
 
@@ -189,6 +232,15 @@ mod tests {
         assert_eq!(Timestamp::from_secs(951_782_400).to_string(), "2000-02-29T00:00:00Z");
         let t = Timestamp::from_parts(1_700_000_000, 123_456, 1_000_000);
         assert_eq!(t.to_string(), "2023-11-14T22:13:20.123456Z");
+    }
+
+    #[test]
+    fn the_last_time_and_json_agree_with_display() {
+        let last = Timestamp::from_nanos(u64::MAX);
+        assert_eq!(last.to_string(), "2554-07-21T23:34:33.709551615Z");
+        assert_eq!(last.to_string().parse::<Timestamp>(), Ok(last));
+        let t = Timestamp::from_parts(1_700_000_000, 9, 120_000_000);
+        assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{t}\""));
     }
 
     #[test]
