@@ -425,6 +425,8 @@ fn devices_show_their_clinical_roles_and_stacks() {
     let bmsws = device(&summary, &mac(51));
     assert_lacks(bmsws, "model", "WBC-3100 AHU controller");
     assert_lacks(bmsws, "bacnet_device_instance", "1078");
+    assert_has(bmsws, "role", "BACnet client");
+    assert_eq!(bmsws["description"].as_str(), Some("BACnet client"));
 
     // No secret that crossed the wire reaches the output, JSON or readable.
     let readable = ward(home.path(), &["analyze"], &net.capture());

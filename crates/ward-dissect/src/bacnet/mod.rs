@@ -47,6 +47,7 @@ const UNCONFIRMED_REQUEST: u8 = 1;
 const COMPLEX_ACK: u8 = 3;
 /// Service choices.
 const I_AM: u8 = 0;
+const WHO_IS: u8 = 8;
 const READ_PROPERTY: u8 = 12;
 const READ_PROPERTY_MULTIPLE: u8 = 14;
 
@@ -77,13 +78,34 @@ fn property_key(property: u32) -> Option<(&'static str, &'static str, u8)> {
 }
 
 impl BacnetSession {
-    /// The device's first word in this flow: its role and the cleartext observation.
+    /// The device's first word in this flow as a BACnet device: its role and the cleartext
+    /// observation.
     fn device(&mut self, ctx: &FlowContext, device: DeviceKey, out: &mut Emitter<'_>) {
-        if self.repeats.first(&device, "role", "BACnet device") {
-            if let Some(o) = crate::attribute(ctx.ts, device, "role", "BACnet device", "bacnet", 80) {
+        self.speaks(ctx, device, "BACnet device", 80, out);
+    }
+
+    /// A device that looks for others (Who-Is) or asks them (confirmed requests): an operator
+    /// workstation or head end, or a controller binding to its peers, which its own I-Am or
+    /// answers then name more surely.
+    fn client(&mut self, ctx: &FlowContext, device: DeviceKey, out: &mut Emitter<'_>) {
+        self.speaks(ctx, device, "BACnet client", 50, out);
+    }
+
+    fn speaks(
+        &mut self,
+        ctx: &FlowContext,
+        device: DeviceKey,
+        role: &str,
+        confidence: u8,
+        out: &mut Emitter<'_>,
+    ) {
+        if self.repeats.first(&device, "role", role) {
+            if let Some(o) = crate::attribute(ctx.ts, device, "role", role, "bacnet", confidence) {
                 out.emit(o);
             }
-            out.emit(cleartext(ctx.ts, device, "bacnet", false, "bacnet"));
+            if self.repeats.first(&device, "cleartext", "bacnet") {
+                out.emit(cleartext(ctx.ts, device, "bacnet", false, "bacnet"));
+            }
         }
     }
 
@@ -158,7 +180,10 @@ impl BacnetSession {
                         90,
                     );
                 }
-                // Who-Is and the other unconfirmed services say nothing about their sender.
+                if service == WHO_IS {
+                    self.client(ctx, device, out);
+                }
+                // The other unconfirmed services say nothing about their sender.
             }
             COMPLEX_ACK => {
                 // Flags, invoke id, then (segmented) sequence number and window, then service.
@@ -193,9 +218,10 @@ impl BacnetSession {
                     _ => {}
                 }
             }
-            // Requests (confirmed ones name what is asked, not who asks), acks, errors,
-            // rejects, aborts: nothing about the sender.
-            CONFIRMED_REQUEST | 2 | 4..=7 => {}
+            // A confirmed request names what is asked, not who asks, beyond that it asks.
+            CONFIRMED_REQUEST => self.client(ctx, device, out),
+            // Acks, errors, rejects, aborts: nothing about the sender.
+            2 | 4..=7 => {}
             _ => return Err("bacnet apdu type unknown"),
         }
         Ok(())

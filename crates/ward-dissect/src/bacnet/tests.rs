@@ -59,10 +59,12 @@ fn i_am_names_instance_and_vendor() {
     assert!(has(&out, dev, "bacnet_device_instance", "0"));
     assert!(has(&out, dev, "bacnet_vendor", "BACnet Stack at SourceForge"));
     assert!(has(&out, dev, "role", "BACnet device"));
+    // It looked for others too (Who-Is), which names it less surely than its I-Am.
+    assert!(has(&out, dev, "role", "BACnet client"));
     let clear =
         out.iter().filter(|o| matches!(&o.kind, ObservationKind::Cleartext { phi: false, .. })).count();
     assert_eq!(clear, 1);
-    assert_eq!(attrs(&out).len(), 3);
+    assert_eq!(attrs(&out).len(), 4);
 }
 
 #[test]
@@ -91,9 +93,11 @@ fn read_property_answers_name_the_answering_device() {
     assert!(has(&out, dev, "bacnet_location", "USA"));
     assert!(has(&out, dev, "bacnet_device_instance", "260001"));
     assert!(has(&out, dev, "role", "BACnet device"));
-    // The asking side said nothing about itself.
-    assert!(!attrs(&out).iter().any(|a| a.0 == "ip:10.9.0.7"));
-    assert_eq!(attrs(&out).len(), 8);
+    // The asking side said nothing about itself but that it asks.
+    let asker: Vec<_> = attrs(&out).into_iter().filter(|a| a.0 == "ip:10.9.0.7").collect();
+    assert_eq!(asker.len(), 1);
+    assert!(has(&out, "ip:10.9.0.7", "role", "BACnet client"));
+    assert_eq!(attrs(&out).len(), 9);
 }
 
 #[test]
