@@ -278,6 +278,10 @@ fn devices_show_their_clinical_roles_and_stacks() {
     assert_has(ct, "ae_title", "CT01");
     assert_has(ct, "stack", &dcmtk);
     assert_has(ct, "modality", "CT");
+    // echoscu, storescu and findscu -W: the operations it asked for.
+    for command in ["C-ECHO", "C-STORE", "C-FIND"] {
+        assert_has(ct, "dicom_command", command);
+    }
     assert_has(ct, "manufacturer", "Ward E2E Medical");
     assert_has(ct, "model", "Tomoscan W64");
     assert_has(ct, "serial", "CTSN-880123");

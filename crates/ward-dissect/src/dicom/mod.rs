@@ -14,9 +14,10 @@
 //! - A-ASSOCIATE-RJ and A-ABORT: as `dicom_status` on the side that sent them.
 //! - P-DATA-TF is streamed: PDV headers and payload pieces are consumed as they come, with
 //!   state across parse calls, so no P-DATA PDU is ever held whole. Command sets (small,
-//!   held up to 4 KiB) give the DIMSE command, SOP class and status; a response with a
-//!   failure or warning status becomes `dicom_status`, e.g. "C-STORE failure 0xA700 (out of
-//!   resources)", on the device that answered so.
+//!   held up to 4 KiB) give the DIMSE command, SOP class and status. The operations a
+//!   device requests become `dicom_command` ("C-STORE", "C-FIND", "C-MOVE", ...) on the
+//!   requester; a response with a failure or warning status becomes `dicom_status`, e.g.
+//!   "C-STORE failure 0xA700 (out of resources)", on the device that answered so.
 //! - Data sets are walked element by element in the context's transfer syntax (implicit VR
 //!   LE, explicit VR LE, including all encapsulated syntaxes, and explicit VR BE; deflated and
 //!   unknown syntaxes are skipped whole). Every value is skipped by its length; only
@@ -712,6 +713,10 @@ impl DicomSession {
         }
         let class = sop.and_then(|i| uids::SOP_CLASSES.get(usize::from(i)));
         let kind = class.map(|s| s.kind);
+        // The operations a device asks for (C-MOVE and C-GET pull studies out of a PACS).
+        if request && let Some(name) = parser::command_name(base) {
+            self.attr(out, ctx, from_initiator, "dicom_command", name, "dicom.dimse.command", 80);
+        }
         // A service used is worth more than the accepted ones (which are capped): the
         // requester is its SCU, the other end its SCP.
         if request && let Some(class) = class {

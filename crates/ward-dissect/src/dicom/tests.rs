@@ -510,6 +510,9 @@ fn worklist_and_query() {
     assert!(stats.malformed.is_empty());
     assert!(has(&out, RSP, "role", "DICOM worklist SCP"));
     assert!(has(&out, INI, "role", "DICOM worklist SCU"));
+    // The operation is the requester's; the answers (C-FIND-RSP) name none.
+    assert!(has(&out, INI, "dicom_command", "C-FIND"));
+    assert!(!attrs(&out).iter().any(|a| a.1 == "dicom_command" && a.0 == RSP));
     assert!(value(&out, "dicom_status").is_none(), "pending and success are no news");
     // The worklist answer's accession number is not identity: not read.
     let json = serde_json::to_string(&out).unwrap();
