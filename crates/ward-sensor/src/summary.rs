@@ -61,12 +61,15 @@ struct CredentialSeen {
     count: u64,
 }
 
+/// A credential finding: protocol, kind of account, weakness, whether it was accepted.
+type CredentialKey = (String, AccountKind, Weakness, Option<bool>);
+
 /// What one device key announced about itself.
 #[derive(Default)]
 struct Announced {
     /// Values seen for each attribute key.
     attributes: HashMap<String, HashMap<String, AttributeSeen>>,
-    credentials: BTreeMap<(String, AccountKind, Weakness, Option<bool>), CredentialSeen>,
+    credentials: BTreeMap<CredentialKey, CredentialSeen>,
     /// Cleartext protocols it spoke, with or without patient data.
     cleartext: BTreeMap<(Cow<'static, str>, bool), CredentialSeen>,
 }
@@ -225,15 +228,16 @@ impl Sightings {
         // Borrowed, sorted and deduplicated first (the most confident of equal attributes
         // stays); strings are copied once, for the output.
         let mut attrs: Vec<(&str, &str, &AttributeSeen)> = Vec::new();
-        let mut creds: BTreeMap<&(String, AccountKind, Weakness, Option<bool>), &CredentialSeen> =
-            BTreeMap::new();
+        // Credential findings: the first key's source, counted over all the keys.
+        let mut creds: BTreeMap<&CredentialKey, (&Cow<'static, str>, u64)> = BTreeMap::new();
         for key in keys {
             let Some(a) = self.announced.get(&key) else { continue };
             for (k, values) in &a.attributes {
                 attrs.extend(values.iter().map(|(v, seen)| (k.as_str(), v.as_str(), seen)));
             }
             for (k, v) in &a.credentials {
-                creds.entry(k).or_insert(v);
+                let c = creds.entry(k).or_insert((&v.source, 0));
+                c.1 += v.count;
             }
             for ((protocol, phi), c) in &a.cleartext {
                 match d.cleartext.iter_mut().find(|x| x.protocol == *protocol && x.phi == *phi) {
@@ -254,19 +258,30 @@ impl Sightings {
                 .then(b.2.confidence.cmp(&a.2.confidence))
                 .then(a.2.source.cmp(&b.2.source))
         });
-        attrs.dedup_by(|later, kept| later.0 == kept.0 && later.1 == kept.1);
-        d.attributes = attrs
-            .into_iter()
-            .map(|(key, value, a)| AttributeSummary {
-                key: key.to_owned(),
-                value: value.to_owned(),
-                source: a.source.to_string(),
-                confidence: a.confidence,
-                first_seen: a.first,
-                last_seen: a.last,
-                count: a.count,
-            })
-            .collect();
+        // One value said under several of the device's keys (its MAC and its IPs) is one
+        // attribute: counted over all of them, from the first time to the last, named by the
+        // most confident source (first in the order above). Keeping one key's figures instead
+        // made the result depend on the order a hash table gave the keys.
+        let mut merged: Vec<AttributeSummary> = Vec::with_capacity(attrs.len());
+        for (key, value, a) in attrs {
+            match merged.last_mut() {
+                Some(m) if m.key == key && m.value == value => {
+                    m.count += a.count;
+                    m.first_seen = m.first_seen.min(a.first);
+                    m.last_seen = m.last_seen.max(a.last);
+                }
+                _ => merged.push(AttributeSummary {
+                    key: key.to_owned(),
+                    value: value.to_owned(),
+                    source: a.source.to_string(),
+                    confidence: a.confidence,
+                    first_seen: a.first,
+                    last_seen: a.last,
+                    count: a.count,
+                }),
+            }
+        }
+        d.attributes = merged;
         d.credentials = creds
             .into_iter()
             .map(|((protocol, account, weakness, accepted), c)| CredentialSummary {
@@ -274,8 +289,8 @@ impl Sightings {
                 account: *account,
                 weakness: *weakness,
                 accepted: *accepted,
-                source: c.source.to_string(),
-                count: c.count,
+                source: c.0.to_string(),
+                count: c.1,
             })
             .collect();
         d.description = describe(&d.attributes);
@@ -652,4 +667,59 @@ pub struct Summary {
     pub worker_packets: Vec<u64>,
     /// Wall-clock seconds.
     pub elapsed_secs: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::net::IpAddr;
+
+    use ward_core::{DeviceKey, Evidence, Mac, Observation, ObservationKind, Timestamp};
+
+    use super::Sightings;
+
+    fn seen(mac: Mac, ip: IpAddr) -> Observation {
+        let evidence = Evidence::new("arp.sender", 90);
+        Observation {
+            ts: Timestamp::from_secs(1),
+            device: DeviceKey::Mac(mac),
+            kind: ObservationKind::Seen { ip: Some(ip), vlan: None, evidence },
+        }
+    }
+
+    fn said(device: DeviceKey, secs: u64) -> Observation {
+        let kind = ObservationKind::Attribute {
+            key: Cow::Borrowed("mdns_service"),
+            value: "_workstation._tcp".to_owned(),
+            evidence: Evidence::new("mdns.ptr", 80),
+        };
+        Observation { ts: Timestamp::from_secs(secs), device, kind }
+    }
+
+    #[test]
+    fn a_value_said_under_a_devices_mac_and_ip_is_counted_once_over_both() {
+        let mac: Mac = "00:01:e6:09:9b:49".parse().unwrap();
+        let ip: IpAddr = "10.40.0.9".parse().unwrap();
+        // Whatever order the keys come in, the device has the value once, counted over
+        // both keys, from the first time to the last.
+        for ip_first in [false, true] {
+            let mut s = Sightings::new();
+            s.observe(&seen(mac, ip));
+            let (a, b) = if ip_first {
+                (DeviceKey::Ip(ip), DeviceKey::Mac(mac))
+            } else {
+                (DeviceKey::Mac(mac), DeviceKey::Ip(ip))
+            };
+            s.observe(&said(a, 10));
+            s.observe(&said(a, 20));
+            s.observe(&said(b, 5));
+            let devices = s.devices();
+            let d = devices.iter().find(|d| d.macs == [mac]).unwrap();
+            let attrs: Vec<_> = d.attributes.iter().filter(|x| x.key == "mdns_service").collect();
+            assert_eq!(attrs.len(), 1);
+            assert_eq!(attrs[0].count, 3);
+            assert_eq!(attrs[0].first_seen, Timestamp::from_secs(5));
+            assert_eq!(attrs[0].last_seen, Timestamp::from_secs(20));
+        }
+    }
 }
