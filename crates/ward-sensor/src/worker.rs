@@ -285,12 +285,25 @@ impl Worker {
         if !flow.app.dissection.wants_data() {
             return;
         }
-        let ctx = flow_context(flow, ts);
+        // Dissectors hear of payload, and of holes, which a bare ACK turns into gaps only when
+        // out-of-order bytes are held: the context (addresses rebuilt from the flow key) is
+        // made only then. Most packets of a bulk transfer are bare ACKs.
+        let needs_context = match t {
+            Transport::Udp { payload, .. } => !payload.is_empty(),
+            Transport::Tcp(seg) => {
+                !seg.payload.is_empty()
+                    || flow.streams.as_ref().is_some_and(|p| p.iter().any(|r| r.buffered() > 0))
+            }
+            _ => false,
+        };
+        let ctx = needs_context.then(|| flow_context(flow, ts));
         let Flow { streams, app, .. } = flow;
         let (out, dissect) = (&mut self.out, &mut self.counters.dissect);
         match t {
             Transport::Udp { payload, .. } if !payload.is_empty() => {
-                app.dissection.on_datagram(registry, &ctx, dir, payload, out, dissect);
+                if let Some(ctx) = &ctx {
+                    app.dissection.on_datagram(registry, ctx, dir, payload, out, dissect);
+                }
             }
             Transport::Tcp(seg) => {
                 if let Some(pair) = streams.as_mut() {
@@ -304,13 +317,17 @@ impl Worker {
                     } else {
                         seg.seq
                     };
-                    pair[d].segment(data_seq, seg.payload, limits, budget, stats, &mut |e| {
-                        deliver(&mut app.dissection, registry, &ctx, dir, e, out, dissect)
+                    pair[d].segment(data_seq, seg.payload, limits, budget, stats, &mut |e| match &ctx {
+                        Some(ctx) => deliver(&mut app.dissection, registry, ctx, dir, e, out, dissect),
+                        None => debug_assert!(false, "stream event without payload"),
                     });
                     if seg.flags & decode::tcp_flags::ACK != 0 {
                         // The other direction's acknowledgements show bytes the capture missed.
-                        pair[1 - d].acked(seg.ack, limits, budget, stats, &mut |e| {
-                            deliver(&mut app.dissection, registry, &ctx, dir.reverse(), e, out, dissect)
+                        pair[1 - d].acked(seg.ack, limits, budget, stats, &mut |e| match &ctx {
+                            Some(ctx) => {
+                                deliver(&mut app.dissection, registry, ctx, dir.reverse(), e, out, dissect)
+                            }
+                            None => debug_assert!(false, "gap event with nothing held"),
                         });
                     }
                     let peak = &mut self.counters.reassembly_peak_bytes;
