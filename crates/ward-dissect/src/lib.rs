@@ -345,8 +345,15 @@ impl Repeats {
 
     /// Whether (`device`, `key`, `value`) is new to this flow; remembers it.
     pub fn first(&mut self, device: &DeviceKey, key: &str, value: &str) -> bool {
+        self.first_by(device, key, value)
+    }
+
+    /// Like [`Repeats::first`] for a value known by something that stands for it (a function
+    /// code, a table index), so that nothing needs to be formatted to ask. A value asked
+    /// about by its id and by its text is remembered twice, apart.
+    pub fn first_by(&mut self, device: &DeviceKey, key: &str, id: impl std::hash::Hash) -> bool {
         use std::hash::BuildHasher;
-        let h = foldhash::fast::FixedState::default().hash_one((device, key, value));
+        let h = foldhash::fast::FixedState::default().hash_one((device, key, id));
         if self.seen.contains(&h) {
             return false;
         }
@@ -375,6 +382,28 @@ impl Repeats {
             out.emit(o);
         }
     }
+
+    /// Like [`Repeats::attribute`] for a value that has to be made (formatted) first: `id`
+    /// stands for it (see [`Repeats::first_by`]), and `value` is called only the first time,
+    /// so a repeat costs a hash and nothing is allocated for it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn attribute_by(
+        &mut self,
+        out: &mut Emitter<'_>,
+        ts: Timestamp,
+        device: DeviceKey,
+        key: &'static str,
+        id: impl std::hash::Hash,
+        value: impl FnOnce() -> String,
+        source: &'static str,
+        confidence: u8,
+    ) {
+        if self.first_by(&device, key, id)
+            && let Some(o) = attribute(ts, device, key, &value(), source, confidence)
+        {
+            out.emit(o);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -389,6 +418,22 @@ mod tests {
         let long = "é".repeat(200);
         let cut = clean_value(&long);
         assert!(cut.len() <= MAX_VALUE_LEN && cut.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn a_value_known_by_its_id_is_made_only_the_first_time() {
+        let dev = DeviceKey::Ip(std::net::IpAddr::from([10, 0, 0, 1]));
+        let (mut r, mut obs, mut made) = (Repeats::default(), Vec::new(), 0);
+        let mut out = Emitter::new(&mut obs, 16);
+        for code in [3u8, 3, 16, 3] {
+            let value = || {
+                made += 1;
+                format!("function {code}")
+            };
+            r.attribute_by(&mut out, Timestamp::ZERO, dev, "modbus_function", code, value, "modbus", 80);
+        }
+        assert_eq!(made, 2);
+        assert_eq!(obs.len(), 2);
     }
 
     #[test]

@@ -128,15 +128,16 @@ impl BacnetSession {
         let Some(value) = value else { return };
         self.device(ctx, device, out);
         self.repeats.attribute(out, ctx.ts, device, key, &value, source, confidence);
-        if p.object.1 < 0x3f_ffff {
-            let instance = p.object.1.to_string();
-            let r = &mut self.repeats;
-            r.attribute(
+        let instance = p.object.1;
+        if instance < 0x3f_ffff {
+            let (r, text) = (&mut self.repeats, || instance.to_string());
+            r.attribute_by(
                 out,
                 ctx.ts,
                 device,
                 "bacnet_device_instance",
-                &instance,
+                instance,
+                text,
                 "bacnet.device.object_identifier",
                 80,
             );
@@ -160,22 +161,27 @@ impl BacnetSession {
                     let i = parser::i_am(params)?;
                     self.device(ctx, device, out);
                     let r = &mut self.repeats;
-                    let instance = i.instance.to_string();
-                    r.attribute(
+                    // Devices repeat their I-Am: nothing is formatted for a repeat.
+                    let (instance, vendor) = (i.instance, i.vendor);
+                    let text = || instance.to_string();
+                    r.attribute_by(
                         out,
                         ctx.ts,
                         device,
                         "bacnet_device_instance",
-                        &instance,
+                        instance,
+                        text,
                         "bacnet.i_am.device_instance",
                         90,
                     );
-                    r.attribute(
+                    let name = || vendors::name(vendor);
+                    r.attribute_by(
                         out,
                         ctx.ts,
                         device,
                         "bacnet_vendor",
-                        &vendors::name(i.vendor),
+                        vendor,
+                        name,
                         "bacnet.i_am.vendor_id",
                         90,
                     );

@@ -719,11 +719,12 @@ impl DicomSession {
         }
         // A service used is worth more than the accepted ones (which are capped): the
         // requester is its SCU, the other end its SCP.
-        if request && let Some(class) = class {
-            let scu = format!("{} SCU", class.name);
-            let scp = format!("{} SCP", class.name);
-            self.attr(out, ctx, from_initiator, "dicom_service", &scu, "dicom.dimse", 90);
-            self.attr(out, ctx, !from_initiator, "dicom_service", &scp, "dicom.dimse", 90);
+        if request && let (Some(class), Some(i)) = (class, sop) {
+            for (initiator, role) in [(from_initiator, "SCU"), (!from_initiator, "SCP")] {
+                let (r, dev) = (&mut self.repeats, device(ctx, initiator));
+                let name = || format!("{} {role}", class.name);
+                r.attribute_by(out, ctx.ts, dev, "dicom_service", (i, role), name, "dicom.dimse", 90);
+            }
         }
         const DIMSE: &str = "dicom.dimse";
         match (base, request, from_initiator, kind) {

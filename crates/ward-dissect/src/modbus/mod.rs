@@ -73,6 +73,9 @@ struct ModbusSession {
 impl ModbusSession {
     /// Reports `key` = `value` on `device` unless reported, counting distinct ones in `n`.
     #[allow(clippy::too_many_arguments)]
+    /// Reports `key` for a value known by `id` (a unit id, a function code), made only when
+    /// it is new to the flow and fewer than [`MAX_DISTINCT`] values of the key were reported.
+    #[allow(clippy::too_many_arguments)]
     fn distinct(
         repeats: &mut Repeats,
         n: &mut usize,
@@ -80,12 +83,13 @@ impl ModbusSession {
         ctx: &FlowContext,
         device: DeviceKey,
         key: &'static str,
-        value: &str,
+        id: impl std::hash::Hash,
+        value: impl FnOnce() -> String,
         source: &'static str,
     ) {
-        if *n < MAX_DISTINCT && repeats.first(&device, key, value) {
+        if *n < MAX_DISTINCT && repeats.first_by(&device, key, id) {
             *n += 1;
-            if let Some(o) = crate::attribute(ctx.ts, device, key, value, source, 80) {
+            if let Some(o) = crate::attribute(ctx.ts, device, key, &value(), source, 80) {
                 out.emit(o);
             }
         }
@@ -105,11 +109,22 @@ impl ModbusSession {
         let r = &mut self.repeats;
         match dir {
             Direction::ToResponder => {
-                let unit = f.unit.to_string();
-                Self::distinct(r, &mut self.units, out, ctx, server, "modbus_unit", &unit, "modbus.unit_id");
-                let name = match parser::function_name(f.function) {
-                    Some(n) => format!("{} {n}", f.function),
-                    None => f.function.to_string(),
+                let (unit, function) = (f.unit, f.function);
+                let unit_text = || unit.to_string();
+                Self::distinct(
+                    r,
+                    &mut self.units,
+                    out,
+                    ctx,
+                    server,
+                    "modbus_unit",
+                    unit,
+                    unit_text,
+                    "modbus.unit_id",
+                );
+                let name = || match parser::function_name(function) {
+                    Some(n) => format!("{function} {n}"),
+                    None => function.to_string(),
                 };
                 Self::distinct(
                     r,
@@ -118,18 +133,21 @@ impl ModbusSession {
                     ctx,
                     server,
                     "modbus_function",
-                    &name,
+                    function,
+                    name,
                     "modbus.func_code",
                 );
             }
             Direction::ToInitiator if f.function & 0x80 != 0 => {
                 let code = f.data.first().copied().unwrap_or(0);
                 let function = f.function & 0x7f;
-                let value = format!(
-                    "{function} {}: {code} {}",
-                    parser::function_name(function).unwrap_or("Unknown Function"),
-                    parser::exception_name(code)
-                );
+                let value = || {
+                    format!(
+                        "{function} {}: {code} {}",
+                        parser::function_name(function).unwrap_or("Unknown Function"),
+                        parser::exception_name(code)
+                    )
+                };
                 Self::distinct(
                     r,
                     &mut self.exceptions,
@@ -137,7 +155,8 @@ impl ModbusSession {
                     ctx,
                     server,
                     "modbus_exception",
-                    &value,
+                    (function, code),
+                    value,
                     "modbus.exception_code",
                 );
             }
