@@ -15,23 +15,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ward_core::{Direction, Endpoint, IpProto, Timestamp, Vlans};
 use ward_dissect::dicom::DicomDissector;
 use ward_dissect::{Dissector, Emitter, FlowContext, Parsed};
+use ward_gen::dicom::{element, explicit_element, item, pdata, pdu};
 
 const CT: &str = "1.2.840.10008.5.1.4.1.1.2";
 const EXPLICIT: &str = "1.2.840.10008.1.2.1";
-
-fn item(kind: u8, value: &[u8]) -> Vec<u8> {
-    let mut v = vec![kind, 0];
-    v.extend((value.len() as u16).to_be_bytes());
-    v.extend(value);
-    v
-}
-
-fn pdu(kind: u8, body: &[u8]) -> Vec<u8> {
-    let mut v = vec![kind, 0];
-    v.extend((body.len() as u32).to_be_bytes());
-    v.extend(body);
-    v
-}
 
 fn associate(kind: u8, pc: Vec<u8>) -> Vec<u8> {
     let mut b = vec![0, 1, 0, 0];
@@ -46,39 +33,6 @@ fn associate(kind: u8, pc: Vec<u8>) -> Vec<u8> {
     pdu(kind, &b)
 }
 
-fn el(group: u16, elem: u16, value: &[u8]) -> Vec<u8> {
-    let mut v = group.to_le_bytes().to_vec();
-    v.extend(elem.to_le_bytes());
-    v.extend((value.len() as u32).to_le_bytes());
-    v.extend(value);
-    v
-}
-
-fn xel(group: u16, elem: u16, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
-    let mut v = group.to_le_bytes().to_vec();
-    v.extend(elem.to_le_bytes());
-    v.extend(vr);
-    if matches!(vr, b"OB" | b"OW" | b"SQ") {
-        v.extend([0, 0]);
-        v.extend((value.len() as u32).to_le_bytes());
-    } else {
-        v.extend((value.len() as u16).to_le_bytes());
-    }
-    v.extend(value);
-    v
-}
-
-fn pdata(pdvs: &[(u8, u8, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (pc, mch, payload) in pdvs {
-        body.extend((payload.len() as u32 + 2).to_be_bytes());
-        body.push(*pc);
-        body.push(*mch);
-        body.extend(*payload);
-    }
-    pdu(0x04, &body)
-}
-
 /// One association's two directions.
 fn association() -> (Vec<u8>, Vec<u8>) {
     let mut pc = vec![1, 0, 0, 0];
@@ -89,39 +43,39 @@ fn association() -> (Vec<u8>, Vec<u8>) {
     acc.extend(item(0x40, EXPLICIT.as_bytes()));
     let mut to_initiator = associate(2, item(0x21, &acc));
 
-    let mut cmd = el(0, 0x0002, b"1.2.840.10008.5.1.4.1.1.2\0");
-    cmd.extend(el(0, 0x0100, &1u16.to_le_bytes()));
-    cmd.extend(el(0, 0x0110, &1u16.to_le_bytes()));
-    cmd.extend(el(0, 0x0800, &0u16.to_le_bytes()));
+    let mut cmd = element(0, 0x0002, b"1.2.840.10008.5.1.4.1.1.2\0");
+    cmd.extend(element(0, 0x0100, &1u16.to_le_bytes()));
+    cmd.extend(element(0, 0x0110, &1u16.to_le_bytes()));
+    cmd.extend(element(0, 0x0800, &0u16.to_le_bytes()));
     to_responder.extend(pdata(&[(1, 3, &cmd)]));
 
     let mut ds = Vec::new();
-    ds.extend(xel(8, 0x16, b"UI", b"1.2.840.10008.5.1.4.1.1.2\0"));
-    ds.extend(xel(8, 0x18, b"UI", b"1.2.826.0.1.3680043.2.1125.1.42\0"));
-    ds.extend(xel(8, 0x20, b"DA", b"20240101"));
-    ds.extend(xel(8, 0x60, b"CS", b"CT"));
-    ds.extend(xel(8, 0x70, b"LO", b"SIEMENS "));
-    ds.extend(xel(8, 0x1010, b"SH", b"CTAWP91234"));
-    ds.extend(xel(8, 0x1090, b"LO", b"SOMATOM Definition AS "));
-    ds.extend(xel(0x10, 0x10, b"PN", b"DOE^JANE"));
-    ds.extend(xel(0x10, 0x20, b"LO", b"MRN-4451"));
-    ds.extend(xel(0x18, 0x1000, b"LO", b"48213 "));
-    ds.extend(xel(0x18, 0x1020, b"LO", b"syngo CT 2012B"));
-    ds.extend(xel(0x20, 0x0D, b"UI", b"1.2.3.4.5.6\0"));
-    ds.extend(xel(0x28, 0x10, b"US", &512u16.to_le_bytes()));
-    ds.extend(xel(0x28, 0x11, b"US", &600u16.to_le_bytes()));
+    ds.extend(explicit_element(false, 8, 0x16, b"UI", b"1.2.840.10008.5.1.4.1.1.2\0"));
+    ds.extend(explicit_element(false, 8, 0x18, b"UI", b"1.2.826.0.1.3680043.2.1125.1.42\0"));
+    ds.extend(explicit_element(false, 8, 0x20, b"DA", b"20240101"));
+    ds.extend(explicit_element(false, 8, 0x60, b"CS", b"CT"));
+    ds.extend(explicit_element(false, 8, 0x70, b"LO", b"SIEMENS "));
+    ds.extend(explicit_element(false, 8, 0x1010, b"SH", b"CTAWP91234"));
+    ds.extend(explicit_element(false, 8, 0x1090, b"LO", b"SOMATOM Definition AS "));
+    ds.extend(explicit_element(false, 0x10, 0x10, b"PN", b"DOE^JANE"));
+    ds.extend(explicit_element(false, 0x10, 0x20, b"LO", b"MRN-4451"));
+    ds.extend(explicit_element(false, 0x18, 0x1000, b"LO", b"48213 "));
+    ds.extend(explicit_element(false, 0x18, 0x1020, b"LO", b"syngo CT 2012B"));
+    ds.extend(explicit_element(false, 0x20, 0x0D, b"UI", b"1.2.3.4.5.6\0"));
+    ds.extend(explicit_element(false, 0x28, 0x10, b"US", &512u16.to_le_bytes()));
+    ds.extend(explicit_element(false, 0x28, 0x11, b"US", &600u16.to_le_bytes()));
     let pixels: Vec<u8> = (0..512 * 600 * 2).map(|i| (i % 253) as u8).collect();
-    ds.extend(xel(0x7FE0, 0x10, b"OW", &pixels));
+    ds.extend(explicit_element(false, 0x7FE0, 0x10, b"OW", &pixels));
     // PDUs of 16 KiB: a PDV of 16384 - 6 payload bytes each.
     let chunks: Vec<&[u8]> = ds.chunks(16384 - 6).collect();
     for (i, c) in chunks.iter().enumerate() {
         to_responder.extend(pdata(&[(1, if i + 1 == chunks.len() { 2 } else { 0 }, c)]));
     }
-    let mut rsp = el(0, 0x0002, b"1.2.840.10008.5.1.4.1.1.2\0");
-    rsp.extend(el(0, 0x0100, &0x8001u16.to_le_bytes()));
-    rsp.extend(el(0, 0x0120, &1u16.to_le_bytes()));
-    rsp.extend(el(0, 0x0800, &0x0101u16.to_le_bytes()));
-    rsp.extend(el(0, 0x0900, &0u16.to_le_bytes()));
+    let mut rsp = element(0, 0x0002, b"1.2.840.10008.5.1.4.1.1.2\0");
+    rsp.extend(element(0, 0x0100, &0x8001u16.to_le_bytes()));
+    rsp.extend(element(0, 0x0120, &1u16.to_le_bytes()));
+    rsp.extend(element(0, 0x0800, &0x0101u16.to_le_bytes()));
+    rsp.extend(element(0, 0x0900, &0u16.to_le_bytes()));
     to_initiator.extend(pdata(&[(1, 3, &rsp)]));
     to_responder.extend(pdu(5, &[0; 4]));
     to_initiator.extend(pdu(6, &[0; 4]));
@@ -141,29 +95,29 @@ fn worklist(items: usize) -> (Vec<u8>, Vec<u8>) {
     acc.extend(item(0x40, IMPLICIT.as_bytes()));
     let mut to_initiator = associate(2, item(0x21, &acc));
     let command = |field: u16, status: Option<u16>, dataset: bool| {
-        let mut c = el(0, 0x0002, b"1.2.840.10008.5.1.4.31\0");
-        c.extend(el(0, 0x0100, &field.to_le_bytes()));
-        c.extend(el(0, if status.is_some() { 0x0120 } else { 0x0110 }, &7u16.to_le_bytes()));
-        c.extend(el(0, 0x0800, &(if dataset { 0x0000u16 } else { 0x0101 }).to_le_bytes()));
+        let mut c = element(0, 0x0002, b"1.2.840.10008.5.1.4.31\0");
+        c.extend(element(0, 0x0100, &field.to_le_bytes()));
+        c.extend(element(0, if status.is_some() { 0x0120 } else { 0x0110 }, &7u16.to_le_bytes()));
+        c.extend(element(0, 0x0800, &(if dataset { 0x0000u16 } else { 0x0101 }).to_le_bytes()));
         if let Some(s) = status {
-            c.extend(el(0, 0x0900, &s.to_le_bytes()));
+            c.extend(element(0, 0x0900, &s.to_le_bytes()));
         }
         c
     };
-    let mut query = el(8, 0x50, b"");
-    query.extend(el(0x10, 0x10, b""));
-    query.extend(el(0x10, 0x20, b""));
+    let mut query = element(8, 0x50, b"");
+    query.extend(element(0x10, 0x10, b""));
+    query.extend(element(0x10, 0x20, b""));
     to_responder.extend(pdata(&[(1, 3, &command(0x0020, None, true)), (1, 2, &query)]));
     for i in 0..items {
-        let mut ds = el(8, 0x50, format!("ACC{i:07}").as_bytes());
-        ds.extend(el(8, 0x90, b"REFERRING^DOCTOR"));
-        ds.extend(el(0x10, 0x10, b"DOE^JANE"));
-        ds.extend(el(0x10, 0x20, format!("MRN{i:06}").as_bytes()));
-        ds.extend(el(0x10, 0x30, b"19700101"));
-        ds.extend(el(0x10, 0x40, b"F "));
-        ds.extend(el(0x20, 0x0D, b"1.2.826.0.1.3680043.2.1125.1.4242424242\0"));
-        ds.extend(el(0x32, 0x1060, b"CT CHEST WITH CONTRAST "));
-        ds.extend(el(0x40, 0x1001, format!("RP{i:06}").as_bytes()));
+        let mut ds = element(8, 0x50, format!("ACC{i:07}").as_bytes());
+        ds.extend(element(8, 0x90, b"REFERRING^DOCTOR"));
+        ds.extend(element(0x10, 0x10, b"DOE^JANE"));
+        ds.extend(element(0x10, 0x20, format!("MRN{i:06}").as_bytes()));
+        ds.extend(element(0x10, 0x30, b"19700101"));
+        ds.extend(element(0x10, 0x40, b"F "));
+        ds.extend(element(0x20, 0x0D, b"1.2.826.0.1.3680043.2.1125.1.4242424242\0"));
+        ds.extend(element(0x32, 0x1060, b"CT CHEST WITH CONTRAST "));
+        ds.extend(element(0x40, 0x1001, format!("RP{i:06}").as_bytes()));
         to_initiator.extend(pdata(&[(1, 3, &command(0x8020, Some(0xFF00), true)), (1, 2, &ds)]));
     }
     to_initiator.extend(pdata(&[(1, 3, &command(0x8020, Some(0x0000), false))]));

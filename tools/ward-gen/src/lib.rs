@@ -2,3 +2,4 @@
 //! generator itself is the `ward-gen` binary.
 
 pub mod ber;
+pub mod dicom;

@@ -5,7 +5,7 @@
 
 use std::net::Ipv4Addr;
 
-use ward_gen::ber;
+use ward_gen::{ber, dicom};
 
 use crate::rng::Rng;
 
@@ -406,27 +406,6 @@ pub(crate) fn hl7_ack(s: &Hl7Sender<'_>, control: u64, ts: &str) -> Vec<u8> {
 
 // ---------------------------------------------------------------- DICOM
 
-fn ae(title: &str) -> [u8; 16] {
-    let mut a = [b' '; 16];
-    for (d, s) in a.iter_mut().zip(title.bytes()) {
-        *d = s;
-    }
-    a
-}
-
-fn item(out: &mut Vec<u8>, kind: u8, body: &[u8]) {
-    out.extend_from_slice(&[kind, 0]);
-    out.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    out.extend_from_slice(body);
-}
-
-fn pdu(kind: u8, body: &[u8]) -> Vec<u8> {
-    let mut p = vec![kind, 0];
-    p.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    p.extend_from_slice(body);
-    p
-}
-
 /// DICOM UIDs used by the generator.
 pub(crate) mod uid {
     pub(crate) const APP_CONTEXT: &str = "1.2.840.10008.3.1.1.1";
@@ -450,48 +429,41 @@ fn uid_bytes(u: &str) -> Vec<u8> {
 
 fn assoc_header(calling: &str, called: &str) -> Vec<u8> {
     let mut b = vec![0, 1, 0, 0];
-    b.extend_from_slice(&ae(called));
-    b.extend_from_slice(&ae(calling));
+    b.extend_from_slice(&dicom::ae(called));
+    b.extend_from_slice(&dicom::ae(calling));
     b.extend_from_slice(&[0; 32]);
-    item(&mut b, 0x10, uid::APP_CONTEXT.as_bytes());
+    b.extend(dicom::item(0x10, uid::APP_CONTEXT.as_bytes()));
     b
 }
 
 fn user_info(b: &mut Vec<u8>) {
     let mut u = Vec::new();
-    item(&mut u, 0x51, &16_384u32.to_be_bytes());
-    item(&mut u, 0x52, uid::DCMTK_CLASS.as_bytes());
-    item(&mut u, 0x55, uid::DCMTK_VERSION.as_bytes());
-    item(b, 0x50, &u);
+    u.extend(dicom::item(0x51, &16_384u32.to_be_bytes()));
+    u.extend(dicom::item(0x52, uid::DCMTK_CLASS.as_bytes()));
+    u.extend(dicom::item(0x55, uid::DCMTK_VERSION.as_bytes()));
+    b.extend(dicom::item(0x50, &u));
 }
 
 /// A-ASSOCIATE-RQ proposing `abstract_syntax` in presentation context 1.
 pub(crate) fn dicom_associate_rq(calling: &str, called: &str, abstract_syntax: &str) -> Vec<u8> {
     let mut b = assoc_header(calling, called);
     let mut pc = vec![1, 0, 0, 0];
-    item(&mut pc, 0x30, abstract_syntax.as_bytes());
-    item(&mut pc, 0x40, uid::EXPLICIT_LE.as_bytes());
-    item(&mut pc, 0x40, uid::IMPLICIT_LE.as_bytes());
-    item(&mut b, 0x20, &pc);
+    pc.extend(dicom::item(0x30, abstract_syntax.as_bytes()));
+    pc.extend(dicom::item(0x40, uid::EXPLICIT_LE.as_bytes()));
+    pc.extend(dicom::item(0x40, uid::IMPLICIT_LE.as_bytes()));
+    b.extend(dicom::item(0x20, &pc));
     user_info(&mut b);
-    pdu(0x01, &b)
+    dicom::pdu(0x01, &b)
 }
 
 /// A-ASSOCIATE-AC accepting context 1 with implicit VR little endian.
 pub(crate) fn dicom_associate_ac(calling: &str, called: &str) -> Vec<u8> {
     let mut b = assoc_header(calling, called);
     let mut pc = vec![1, 0, 0, 0];
-    item(&mut pc, 0x40, uid::IMPLICIT_LE.as_bytes());
-    item(&mut b, 0x21, &pc);
+    pc.extend(dicom::item(0x40, uid::IMPLICIT_LE.as_bytes()));
+    b.extend(dicom::item(0x21, &pc));
     user_info(&mut b);
-    pdu(0x02, &b)
-}
-
-fn element(out: &mut Vec<u8>, group: u16, elem: u16, value: &[u8]) {
-    out.extend_from_slice(&group.to_le_bytes());
-    out.extend_from_slice(&elem.to_le_bytes());
-    out.extend_from_slice(&(value.len() as u32).to_le_bytes());
-    out.extend_from_slice(value);
+    dicom::pdu(0x02, &b)
 }
 
 fn text(s: &str) -> Vec<u8> {
@@ -506,10 +478,10 @@ fn text(s: &str) -> Vec<u8> {
 fn command(fields: &[(u16, Vec<u8>)]) -> Vec<u8> {
     let mut body = Vec::new();
     for (elem, value) in fields {
-        element(&mut body, 0x0000, *elem, value);
+        body.extend(dicom::element(0x0000, *elem, value));
     }
     let mut c = Vec::new();
-    element(&mut c, 0x0000, 0x0000, &(body.len() as u32).to_le_bytes());
+    c.extend(dicom::element(0x0000, 0x0000, &(body.len() as u32).to_le_bytes()));
     c.extend(body);
     c
 }
@@ -525,7 +497,7 @@ pub(crate) fn dicom_p_data(data: &[u8], is_command: bool, max_pdv: usize) -> Vec
         pdv.push(1);
         pdv.push(u8::from(is_command) | if i + 1 == n { 2 } else { 0 });
         pdv.extend_from_slice(c);
-        out.extend(pdu(0x04, &pdv));
+        out.extend(dicom::pdu(0x04, &pdv));
     }
     out
 }
@@ -584,33 +556,33 @@ pub(crate) fn dicom_dataset(
 ) -> Vec<u8> {
     let patient = rng.below(90_000) + 10_000;
     let mut d = Vec::with_capacity(pixels + 1024);
-    element(&mut d, 0x0008, 0x0016, &uid_bytes(sop_class));
-    element(&mut d, 0x0008, 0x0018, &uid_bytes(instance));
-    element(&mut d, 0x0008, 0x0060, &text(m.modality));
-    element(&mut d, 0x0008, 0x0070, &text(m.manufacturer));
-    element(&mut d, 0x0008, 0x0080, &text("EXAMPLE HOSPITAL"));
-    element(&mut d, 0x0008, 0x1010, &text(m.station));
-    element(&mut d, 0x0008, 0x1040, &text("RADIOLOGY"));
-    element(&mut d, 0x0008, 0x1090, &text(m.model));
-    element(&mut d, 0x0010, 0x0010, &text(&format!("SYNTHETIC^PATIENT{patient}")));
-    element(&mut d, 0x0010, 0x0020, &text(&format!("SYN{patient}")));
-    element(&mut d, 0x0010, 0x0030, &text("19700101"));
-    element(&mut d, 0x0018, 0x1000, &text(m.serial));
-    element(&mut d, 0x0018, 0x1020, &text(m.software));
-    element(&mut d, 0x0028, 0x0010, &512u16.to_le_bytes());
-    element(&mut d, 0x0028, 0x0011, &512u16.to_le_bytes());
+    d.extend(dicom::element(0x0008, 0x0016, &uid_bytes(sop_class)));
+    d.extend(dicom::element(0x0008, 0x0018, &uid_bytes(instance)));
+    d.extend(dicom::element(0x0008, 0x0060, &text(m.modality)));
+    d.extend(dicom::element(0x0008, 0x0070, &text(m.manufacturer)));
+    d.extend(dicom::element(0x0008, 0x0080, &text("EXAMPLE HOSPITAL")));
+    d.extend(dicom::element(0x0008, 0x1010, &text(m.station)));
+    d.extend(dicom::element(0x0008, 0x1040, &text("RADIOLOGY")));
+    d.extend(dicom::element(0x0008, 0x1090, &text(m.model)));
+    d.extend(dicom::element(0x0010, 0x0010, &text(&format!("SYNTHETIC^PATIENT{patient}"))));
+    d.extend(dicom::element(0x0010, 0x0020, &text(&format!("SYN{patient}"))));
+    d.extend(dicom::element(0x0010, 0x0030, &text("19700101")));
+    d.extend(dicom::element(0x0018, 0x1000, &text(m.serial)));
+    d.extend(dicom::element(0x0018, 0x1020, &text(m.software)));
+    d.extend(dicom::element(0x0028, 0x0010, &512u16.to_le_bytes()));
+    d.extend(dicom::element(0x0028, 0x0011, &512u16.to_le_bytes()));
     let mut px = rng.bytes(pixels.min(4096));
     px.resize(pixels & !1, 0);
-    element(&mut d, 0x7fe0, 0x0010, &px);
+    d.extend(dicom::element(0x7fe0, 0x0010, &px));
     d
 }
 
 pub(crate) fn dicom_release_rq() -> Vec<u8> {
-    pdu(0x05, &[0; 4])
+    dicom::pdu(0x05, &[0; 4])
 }
 
 pub(crate) fn dicom_release_rp() -> Vec<u8> {
-    pdu(0x06, &[0; 4])
+    dicom::pdu(0x06, &[0; 4])
 }
 
 // ---------------------------------------------------------------- MQTT

@@ -5,8 +5,10 @@
 
 use proptest::prelude::*;
 use ward_core::{Direction::*, IpProto, Observation, ObservationKind};
+use ward_gen::dicom::{ae, element, explicit_element, item, pdata, pdu};
 
 use super::*;
+
 use crate::testutil::{attrs, cleartext_evidence, converse, credentials, ctx, has, value};
 
 const VERIFICATION: &str = "1.2.840.10008.1.1";
@@ -26,13 +28,6 @@ fn flow() -> crate::FlowContext {
     ctx(IpProto::TCP, [10, 7, 0, 31], 50412, [10, 7, 0, 5], 11112)
 }
 
-fn item(kind: u8, value: &[u8]) -> Vec<u8> {
-    let mut v = vec![kind, 0];
-    v.extend((value.len() as u16).to_be_bytes());
-    v.extend(value);
-    v
-}
-
 fn uid(u: &str) -> Vec<u8> {
     let mut v = u.as_bytes().to_vec();
     // UIDs are padded to even length with a NUL.
@@ -40,19 +35,6 @@ fn uid(u: &str) -> Vec<u8> {
         v.push(0);
     }
     v
-}
-
-fn pdu(kind: u8, body: &[u8]) -> Vec<u8> {
-    let mut v = vec![kind, 0];
-    v.extend((body.len() as u32).to_be_bytes());
-    v.extend(body);
-    v
-}
-
-fn ae(s: &str) -> [u8; 16] {
-    let mut a = [b' '; 16];
-    a[..s.len()].copy_from_slice(s.as_bytes());
-    a
 }
 
 /// User information as DCMTK sends it: max length 16384, class UID, version name, plus extras.
@@ -103,41 +85,20 @@ fn ac(called: &str, calling: &str, contexts: &[(u8, u8, &str)], user: Vec<u8>) -
     associate(0x02, called, calling, &items)
 }
 
-/// A P-DATA-TF PDU of PDVs (context id, message control header, payload).
-fn pdata(pdvs: &[(u8, u8, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (pc, mch, payload) in pdvs {
-        body.extend((payload.len() as u32 + 2).to_be_bytes());
-        body.push(*pc);
-        body.push(*mch);
-        body.extend(*payload);
-    }
-    pdu(0x04, &body)
-}
-
-/// An implicit VR little endian element.
-fn el(group: u16, elem: u16, value: &[u8]) -> Vec<u8> {
-    let mut v = group.to_le_bytes().to_vec();
-    v.extend(elem.to_le_bytes());
-    v.extend((value.len() as u32).to_le_bytes());
-    v.extend(value);
-    v
-}
-
 /// A command set with its group length first, as DCMTK writes it.
 fn command(sop: &str, field: u16, message_id: u16, dataset: bool, status: Option<u16>) -> Vec<u8> {
-    let mut body = el(0, 0x0002, &uid(sop));
-    body.extend(el(0, 0x0100, &field.to_le_bytes()));
+    let mut body = element(0, 0x0002, &uid(sop));
+    body.extend(element(0, 0x0100, &field.to_le_bytes()));
     if field & 0x8000 == 0 {
-        body.extend(el(0, 0x0110, &message_id.to_le_bytes()));
+        body.extend(element(0, 0x0110, &message_id.to_le_bytes()));
     } else {
-        body.extend(el(0, 0x0120, &message_id.to_le_bytes()));
+        body.extend(element(0, 0x0120, &message_id.to_le_bytes()));
     }
-    body.extend(el(0, 0x0800, &(if dataset { 0x0000u16 } else { 0x0101 }).to_le_bytes()));
+    body.extend(element(0, 0x0800, &(if dataset { 0x0000u16 } else { 0x0101 }).to_le_bytes()));
     if let Some(s) = status {
-        body.extend(el(0, 0x0900, &s.to_le_bytes()));
+        body.extend(element(0, 0x0900, &s.to_le_bytes()));
     }
-    let mut c = el(0, 0, &(body.len() as u32).to_le_bytes());
+    let mut c = element(0, 0, &(body.len() as u32).to_le_bytes());
     c.extend(body);
     c
 }
@@ -150,23 +111,6 @@ fn pad(s: &str) -> Vec<u8> {
     v
 }
 
-/// An explicit VR element (little or big endian).
-fn xel(be: bool, group: u16, elem: u16, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
-    let w16 = |x: u16| if be { x.to_be_bytes() } else { x.to_le_bytes() };
-    let mut v = w16(group).to_vec();
-    v.extend(w16(elem));
-    v.extend(vr);
-    if matches!(vr, b"OB" | b"OW" | b"SQ" | b"UN" | b"UT") {
-        v.extend([0, 0]);
-        let n = value.len() as u32;
-        v.extend(if be { n.to_be_bytes() } else { n.to_le_bytes() });
-    } else {
-        v.extend(w16(value.len() as u16));
-    }
-    v.extend(value);
-    v
-}
-
 const PATIENT_NAME: &str = "DOE^JANE^Q";
 const PATIENT_ID: &str = "MRN-4451-778";
 const BIRTH_DATE: &str = "19610423";
@@ -176,7 +120,7 @@ const BIRTH_DATE: &str = "19610423";
 fn ct_dataset(syntax: &str, pixels: usize) -> Vec<u8> {
     let be = syntax == EXPLICIT_BE;
     let e = |g: u16, el_: u16, vr: &[u8; 2], v: &[u8]| {
-        if syntax == IMPLICIT { el(g, el_, v) } else { xel(be, g, el_, vr, v) }
+        if syntax == IMPLICIT { element(g, el_, v) } else { explicit_element(be, g, el_, vr, v) }
     };
     let mut d = Vec::new();
     d.extend(e(0x0008, 0x0016, b"UI", &uid(CT)));
@@ -483,11 +427,11 @@ fn pacs_accepts_many_modalities() {
 fn worklist_and_query() {
     // findscu -W against a RIS: a worklist query with empty patient keys (no patient data),
     // answered with one pending match carrying a patient name, then success.
-    let mut query = el(0x0008, 0x0050, b"");
-    query.extend(el(0x0010, 0x0010, b""));
-    query.extend(el(0x0010, 0x0020, b""));
-    let mut answer = el(0x0008, 0x0050, &pad("A123"));
-    answer.extend(el(0x0010, 0x0010, &pad(PATIENT_NAME)));
+    let mut query = element(0x0008, 0x0050, b"");
+    query.extend(element(0x0010, 0x0010, b""));
+    query.extend(element(0x0010, 0x0020, b""));
+    let mut answer = element(0x0008, 0x0050, &pad("A123"));
+    answer.extend(element(0x0010, 0x0010, &pad(PATIENT_NAME)));
     let mut c = vec![
         (
             ToResponder,
@@ -530,7 +474,7 @@ fn worklist_and_query() {
             ToResponder,
             pdata(&[
                 (1, 3, &command(STUDY_FIND, 0x0020, 1, true, None)),
-                (1, 2, &xel(false, 8, 0x52, b"CS", b"STUDY ")),
+                (1, 2, &explicit_element(false, 8, 0x52, b"CS", b"STUDY ")),
             ]),
         ),
         (ToInitiator, pdata(&[(1, 3, &command(STUDY_FIND, 0x8020, 1, false, Some(0xC001)))])),
@@ -772,12 +716,12 @@ fn nesting_beyond_the_cap_stops_the_walk() {
     // 40 nested undefined-length sequences, then the manufacturer: never read, no panic.
     let mut d = Vec::new();
     for _ in 0..40 {
-        d.extend(el(0x0008, 0x1110, &[]).iter().take(4));
+        d.extend(element(0x0008, 0x1110, &[]).iter().take(4));
         d.extend(0xFFFF_FFFFu32.to_le_bytes());
-        d.extend(el(0xFFFE, 0xE000, &[]).iter().take(4));
+        d.extend(element(0xFFFE, 0xE000, &[]).iter().take(4));
         d.extend(0xFFFF_FFFFu32.to_le_bytes());
     }
-    d.extend(el(0x0008, 0x0070, &pad("NESTED")));
+    d.extend(element(0x0008, 0x0070, &pad("NESTED")));
     let mut c = store_conversation(IMPLICIT, 10, 0);
     c[2] = (ToResponder, pdata(&[(1, 3, &command(CT, 0x0001, 1, true, None)), (1, 2, &d)]));
     let (out, _, stats) = run(&c);
