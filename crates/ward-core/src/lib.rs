@@ -1,7 +1,8 @@
 //! Ward's shared vocabulary: the records every stage of the pipeline speaks.
 //!
 //! This crate owns plain data types and their formatting: [`Mac`], [`Timestamp`], [`DeviceKey`],
-//! [`Observation`] and [`FlowRecord`]. It must not do I/O, hold state or depend on any other Ward
+//! [`Observation`], [`FlowRecord`], and the inventory's records ([`Device`], [`Fact`],
+//! [`InventoryEvent`], ...). It must not do I/O, hold state or depend on any other Ward
 //! crate; everything else in Ward depends on it.
 //!
 //! ```
@@ -21,11 +22,16 @@
 //! ```
 
 mod flow;
+mod inventory;
 mod mac;
 mod observation;
 mod time;
 
 pub use flow::{Direction, Endpoint, FlowEndReason, FlowRecord, IpProto, Vlans};
+pub use inventory::{
+    Alert, CommEdge, Criticality, Derived, Device, DeviceId, EventKind, Fact, Finding, InventoryEvent,
+    IpRange, Lifecycle, Override, Service, Severity,
+};
 pub use mac::{Mac, MacParseError};
 pub use observation::{AccountKind, DeviceKey, Evidence, Observation, ObservationKind, Weakness};
 pub use time::{Timestamp, TimestampParseError};

@@ -1,0 +1,414 @@
+//! The inventory's records: what Ward knows about a device once observations are merged,
+//! and what the store keeps of it. `ward-inventory` computes them, `ward-store` keeps them,
+//! `ward-engine` moves them from one to the other.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{DeviceKey, Mac, Timestamp};
+
+/// A device's number in the inventory: stable across runs, never reused.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeviceId(pub i64);
+
+impl fmt::Display for DeviceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for DeviceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Where a device is in its life in the inventory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    /// Seen within the stale period.
+    #[default]
+    Active,
+    /// Not seen for longer than the stale period.
+    Stale,
+    /// Taken out of service by a person; it stays retired until a person says otherwise.
+    Retired,
+}
+
+impl Lifecycle {
+    /// Its name in the store, the CLI and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Active => "active",
+            Lifecycle::Stale => "stale",
+            Lifecycle::Retired => "retired",
+        }
+    }
+}
+
+impl FromStr for Lifecycle {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Lifecycle, String> {
+        match s {
+            "active" => Ok(Lifecycle::Active),
+            "stale" => Ok(Lifecycle::Stale),
+            "retired" => Ok(Lifecycle::Retired),
+            _ => Err(format!("unknown state {s:?} (active, stale or retired)")),
+        }
+    }
+}
+
+/// How much patient care depends on a device: what an outage or a compromise would touch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Criticality {
+    /// Delivers or sustains therapy, or watches a patient (pump, ventilator, monitor).
+    Critical,
+    /// Diagnosis and clinical systems (imaging, lab, PACS, HL7 engine, EHR).
+    High,
+    /// Hospital operations (nurse call, building automation, cold chain, printers, phones).
+    Medium,
+    /// Everything else.
+    Low,
+}
+
+impl Criticality {
+    /// Its name in the store, rules, the CLI and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Criticality::Critical => "critical",
+            Criticality::High => "high",
+            Criticality::Medium => "medium",
+            Criticality::Low => "low",
+        }
+    }
+}
+
+impl FromStr for Criticality {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Criticality, String> {
+        match s {
+            "critical" => Ok(Criticality::Critical),
+            "high" => Ok(Criticality::High),
+            "medium" => Ok(Criticality::Medium),
+            "low" => Ok(Criticality::Low),
+            _ => Err(format!("unknown criticality {s:?} (critical, high, medium or low)")),
+        }
+    }
+}
+
+/// One fact about a device with the evidence behind it: an attribute a protocol field said
+/// (`source` = `dhcp.option60`), or one a classification rule derived (`source` =
+/// `rule:<id> dhcp.option60`), or one a person set (`source` = `override`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fact {
+    /// `hostname`, `vendor_class`, `class`, `vendor`, ...
+    pub key: String,
+    /// Its value.
+    pub value: String,
+    /// The protocol field (or rule, or `override`) that said it.
+    pub source: String,
+    /// 0-100; overrides are 100 and win whatever their confidence.
+    pub confidence: u8,
+    /// First time it was said.
+    pub first_seen: Timestamp,
+    /// Last time it was said.
+    pub last_seen: Timestamp,
+}
+
+/// One of a device's addresses over a span of time (DHCP renumbering shows as a new range).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct IpRange {
+    /// The address.
+    pub ip: IpAddr,
+    /// First time the device used it in this range.
+    pub first_seen: Timestamp,
+    /// Last time.
+    pub last_seen: Timestamp,
+}
+
+/// A service a device offers: a port that answered, and the application heard on it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Service {
+    /// IP protocol number (6 TCP, 17 UDP).
+    pub proto: u8,
+    /// The port that answered.
+    pub port: u16,
+    /// The application detected there (`dicom`, `hl7`, `http`), when one was.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub app: Option<String>,
+    /// Conversations it answered.
+    pub flows: u64,
+    /// First answer.
+    pub first_seen: Timestamp,
+    /// Last answer.
+    pub last_seen: Timestamp,
+}
+
+/// Traffic between two devices on one service within one hour: the communication map.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommEdge {
+    /// The device that opened the conversations.
+    pub initiator: DeviceId,
+    /// The device that answered.
+    pub responder: DeviceId,
+    /// IP protocol number.
+    pub proto: u8,
+    /// The responder's port (0 without ports).
+    pub port: u16,
+    /// The application, when detected (`""` when not).
+    pub app: String,
+    /// The hour: seconds since the epoch divided by 3600.
+    pub hour: i64,
+    /// Conversations.
+    pub flows: u64,
+    /// Packets both ways.
+    pub packets: u64,
+    /// IP bytes both ways.
+    pub bytes: u64,
+}
+
+/// What changed about a device, with the evidence that made it change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A device never seen before.
+    NewDevice,
+    /// Its class changed.
+    ClassChanged,
+    /// Its vendor changed.
+    VendorChanged,
+    /// Its model changed.
+    ModelChanged,
+    /// Its firmware changed (an update, or a downgrade).
+    FirmwareChanged,
+    /// It took a new address.
+    IpChanged,
+    /// It has not been seen for the stale period.
+    Stale,
+    /// It was seen again after being stale.
+    Returned,
+    /// Two records turned out to be one device (an address joined to its MAC).
+    Merged,
+    /// A person changed a fact or its state.
+    Override,
+}
+
+impl EventKind {
+    /// Its name in the store and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::NewDevice => "new_device",
+            EventKind::ClassChanged => "class_changed",
+            EventKind::VendorChanged => "vendor_changed",
+            EventKind::ModelChanged => "model_changed",
+            EventKind::FirmwareChanged => "firmware_changed",
+            EventKind::IpChanged => "ip_changed",
+            EventKind::Stale => "stale",
+            EventKind::Returned => "returned",
+            EventKind::Merged => "merged",
+            EventKind::Override => "override",
+        }
+    }
+}
+
+impl FromStr for EventKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<EventKind, String> {
+        const ALL: [EventKind; 10] = [
+            EventKind::NewDevice,
+            EventKind::ClassChanged,
+            EventKind::VendorChanged,
+            EventKind::ModelChanged,
+            EventKind::FirmwareChanged,
+            EventKind::IpChanged,
+            EventKind::Stale,
+            EventKind::Returned,
+            EventKind::Merged,
+            EventKind::Override,
+        ];
+        ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| format!("unknown event kind {s:?}"))
+    }
+}
+
+/// A change to a device worth telling someone about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryEvent {
+    /// When (capture time for what traffic showed, wall time for what a person did).
+    pub ts: Timestamp,
+    /// The device.
+    pub device: DeviceId,
+    /// What happened.
+    pub kind: EventKind,
+    /// The value before, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub old: Option<String>,
+    /// The value after.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub new: Option<String>,
+    /// The protocol field, rule or person behind it.
+    pub evidence: String,
+}
+
+/// A fact a person set for a device: it wins over every rule and every later observation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Override {
+    /// The device.
+    pub device: DeviceId,
+    /// `class`, `vendor`, `model`, `firmware`, `criticality`, `name`, `owner`, `location`, ...
+    pub key: String,
+    /// The value that wins.
+    pub value: String,
+    /// Who set it.
+    pub set_by: String,
+    /// When (wall time).
+    pub set_at: Timestamp,
+}
+
+/// A derived field of a device (class, vendor, ...): the winning value and its evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Derived {
+    /// The value.
+    pub value: String,
+    /// The protocol field, rule or `override` behind it.
+    pub source: String,
+    /// 0-100.
+    pub confidence: u8,
+}
+
+/// One device of the inventory, with its derived fields resolved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    /// Its stable number.
+    pub id: DeviceId,
+    /// The keys observations name it by: its MAC (where layer 2 is visible) and/or its
+    /// addresses (behind routers).
+    pub keys: Vec<DeviceKey>,
+    /// Its MAC addresses.
+    pub macs: Vec<Mac>,
+    /// The addresses it used most recently (its full history is in its [`IpRange`]s).
+    pub ips: Vec<IpAddr>,
+    /// VLANs it was seen on.
+    pub vlans: Vec<u16>,
+    /// Its MAC is locally administered (often randomised): not a stable identity, so it is
+    /// not merged with anything on the MAC alone.
+    pub randomized_mac: bool,
+    /// It forwards for many addresses (a router, firewall or NAT).
+    pub router: bool,
+    /// First sighting.
+    pub first_seen: Timestamp,
+    /// Last sighting.
+    pub last_seen: Timestamp,
+    /// Its device class (`infusion_pump`, `ct_modality`, ... see docs/taxonomy.md).
+    pub class: Option<Derived>,
+    /// Its manufacturer.
+    pub vendor: Option<Derived>,
+    /// Its model.
+    pub model: Option<Derived>,
+    /// Its firmware or software version.
+    pub firmware: Option<Derived>,
+    /// Its operating system.
+    pub os: Option<Derived>,
+    /// How much patient care depends on it.
+    pub criticality: Option<Derived>,
+    /// What it is in a few words, from its protocols' roles ("CT modality, AE CT01, DCMTK").
+    pub description: Option<String>,
+    /// Active, stale or retired.
+    pub state: Lifecycle,
+}
+
+/// How urgent an alert or a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// For the record.
+    Info,
+    /// Worth a look.
+    Low,
+    /// Act this week.
+    Medium,
+    /// Act today.
+    High,
+    /// Act now.
+    Critical,
+}
+
+impl Severity {
+    /// Its name in the store and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Severity, String> {
+        match s {
+            "info" => Ok(Severity::Info),
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            _ => Err(format!("unknown severity {s:?}")),
+        }
+    }
+}
+
+/// Something that happened on the network and needs a person (a threat-intel match, a policy
+/// violation, an anomaly). The detection stages that raise them come with later capabilities.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Its number (0 until stored).
+    pub id: i64,
+    /// When.
+    pub ts: Timestamp,
+    /// How urgent.
+    pub severity: Severity,
+    /// What kind (`intel_match`, `policy_violation`, `new_peer`, ...).
+    pub kind: String,
+    /// The device concerned.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub device: Option<DeviceId>,
+    /// The other end, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub peer: Option<IpAddr>,
+    /// What showed it (protocol field, feed, rule).
+    pub evidence: String,
+    /// For people.
+    pub message: String,
+    /// `open`, `acknowledged`, `closed`.
+    pub state: String,
+}
+
+/// A standing weakness of a device (a vulnerability, a default credential, cleartext patient
+/// data), kept current rather than raised once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The device.
+    pub device: DeviceId,
+    /// What kind (`vulnerability`, `default_credential`, `cleartext_phi`, ...).
+    pub kind: String,
+    /// What it refers to (a CVE, a protocol), unique per device and kind.
+    pub reference: String,
+    /// How urgent.
+    pub severity: Severity,
+    /// For people.
+    pub detail: String,
+    /// What showed it.
+    pub evidence: String,
+    /// First time it held.
+    pub first_seen: Timestamp,
+    /// Last time it held.
+    pub last_seen: Timestamp,
+}

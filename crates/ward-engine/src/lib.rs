@@ -1,0 +1,1 @@
+//! The engine: observations in, inventory and store out.

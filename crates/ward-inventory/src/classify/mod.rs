@@ -1,0 +1,1 @@
+//! Classification rules: see the module to come.

@@ -1,0 +1,1 @@
+//! IEEE registries.
