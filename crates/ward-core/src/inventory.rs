@@ -105,7 +105,7 @@ impl FromStr for Criticality {
 /// One fact about a device with the evidence behind it: an attribute a protocol field said
 /// (`source` = `dhcp.option60`), or one a classification rule derived (`source` =
 /// `rule:<id> dhcp.option60`), or one a person set (`source` = `override`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Fact {
     /// `hostname`, `vendor_class`, `class`, `vendor`, ...
     pub key: String,
@@ -271,7 +271,7 @@ pub struct Override {
 }
 
 /// A derived field of a device (class, vendor, ...): the winning value and its evidence.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Derived {
     /// The value.
     pub value: String,
@@ -282,7 +282,7 @@ pub struct Derived {
 }
 
 /// One device of the inventory, with its derived fields resolved.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Device {
     /// Its stable number.
     pub id: DeviceId,
@@ -320,6 +320,19 @@ pub struct Device {
     pub description: Option<String>,
     /// Active, stale or retired.
     pub state: Lifecycle,
+}
+
+/// One device with everything the inventory keeps about it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    /// The device and its resolved fields.
+    pub device: Device,
+    /// Every fact with its evidence: observed, and derived by rules (overrides are apart).
+    pub facts: Vec<Fact>,
+    /// Its address history.
+    pub ip_ranges: Vec<IpRange>,
+    /// What it offers.
+    pub services: Vec<Service>,
 }
 
 /// How urgent an alert or a finding is.

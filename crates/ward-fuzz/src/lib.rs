@@ -102,7 +102,7 @@ pub fn sensor(data: &[u8]) {
     let mut sightings = Sightings::new();
     let report = sensor
         .run(&mut CaptureSet::new(vec![reader]), |batch| batch.iter().for_each(|o| sightings.observe(o)));
-    let summary = sightings.summary(&report);
+    let summary = ward_sensor::Summary::new(&sightings, &report, Vec::new());
     assert_eq!(summary.flows, report.counters.flows.created);
 }
 

@@ -10,7 +10,7 @@
 //! ```no_run
 //! use ward_capture::{CaptureReader, CaptureSet};
 //! use ward_dissect::Registry;
-//! use ward_sensor::{Sensor, SensorConfig, Sightings};
+//! use ward_sensor::{Sensor, SensorConfig, Sightings, Summary};
 //!
 //! let files = vec![CaptureReader::open("ward-sample.pcap")?];
 //! let sensor = Sensor::new(SensorConfig::default(), Registry::builtin());
@@ -18,7 +18,7 @@
 //! let report = sensor.run(&mut CaptureSet::new(files), |batch| {
 //!     batch.iter().for_each(|o| sightings.observe(o));
 //! });
-//! let summary = sightings.summary(&report);
+//! let summary = Summary::new(&sightings, &report, sightings.devices());
 //! println!("{} packets, {} flows, {} devices", summary.packets, summary.flows, summary.devices.len());
 //! # Ok::<(), ward_capture::CaptureError>(())
 //! ```
@@ -30,10 +30,13 @@ mod worker;
 
 pub use counters::{Counters, ProtocolCounts};
 pub use pipeline::{FileReport, MAX_THREADS, Report, Sensor};
-pub use summary::{CleartextSummary, DeviceSummary, ROUTER_MIN_ADDRESSES, ServiceCount, Sightings, Summary};
+pub use summary::Summary;
 use ward_flow::defrag::DefragLimits;
 use ward_flow::reassembly::ReassemblyLimits;
 use ward_flow::table::FlowConfig;
+pub use ward_inventory::sightings::{
+    CleartextSummary, DeviceSummary, ROUTER_MIN_ADDRESSES, ServiceCount, Sightings,
+};
 
 /// How a sensor runs.
 #[derive(Clone, Debug)]

@@ -436,7 +436,7 @@ fn arp_bindings_name_devices_and_routers_do_not_own_addresses_behind_them() {
     assert_eq!(seen, 1, "a repeated ARP binding is reported once");
     let mut s = Sightings::new();
     obs.iter().for_each(|o| s.observe(o));
-    let summary = s.summary(&report);
+    let summary = ward_sensor::Summary::new(&s, &report, s.devices());
     let dev_a = summary.devices.iter().find(|d| d.key == format!("mac:{}", ward_core::Mac(A))).unwrap();
     assert_eq!(dev_a.ips, [IpAddr::V4(Ipv4Addr::new(10, 6, 0, 5))]);
     assert!(dev_a.evidence.contains(&"arp.sender".to_owned()));

@@ -31,18 +31,7 @@ pub enum StoreError {
 /// A shorthand.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// One device as the store holds it, with everything attached to it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DeviceRecord {
-    /// The device and its resolved fields.
-    pub device: Device,
-    /// Every fact with its evidence (observed, derived by rules; overrides are apart).
-    pub facts: Vec<Fact>,
-    /// Its address history.
-    pub ip_ranges: Vec<IpRange>,
-    /// What it offers.
-    pub services: Vec<Service>,
-}
+pub use ward_core::DeviceRecord;
 
 /// Everything the engine needs to carry on from where the last run left off.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
