@@ -10,8 +10,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 use ward_core::{
-    Alert, CommEdge, Device, DeviceId, DeviceKey, EventKind, Fact, Finding, InventoryEvent, IpRange,
-    Lifecycle, Override, Service, Timestamp,
+    Alert, CommEdge, Device, DeviceId, DeviceKey, EventKind, Finding, InventoryEvent, Lifecycle, Override,
+    Timestamp,
 };
 
 /// What went wrong in the store.
