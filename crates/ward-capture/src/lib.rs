@@ -26,6 +26,7 @@
 
 mod chunk;
 mod error;
+mod fingerprint;
 mod format;
 pub(crate) mod mapped;
 mod merge;
@@ -34,6 +35,7 @@ pub mod write;
 
 pub use chunk::{Chunk, ChunkPackets, PacketRef};
 pub use error::CaptureError;
+pub use fingerprint::{fingerprint, fingerprint_set};
 pub use format::LinkType;
 pub use mapped::prefetch;
 pub use merge::{CaptureSet, Run};
