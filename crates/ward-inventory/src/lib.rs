@@ -4,5 +4,8 @@
 //! classification rules (`classify`), IEEE vendor registries (`oui`).
 
 pub mod classify;
+mod identity;
 pub mod oui;
 pub mod sightings;
+
+pub use identity::{Changes, FIELDS, Inventory, InventoryConfig};
