@@ -10,20 +10,10 @@
 //! cargo run --release -p ward-gen -- --profile bench --out bench-data/hospital-bench.pcap
 //! ```
 
-mod hospital;
-mod payloads;
-mod rng;
-mod traffic;
-mod wire;
-
-use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
-use ward_capture::LinkType;
-use ward_capture::write::{ByteOrder, PcapWriter};
-use ward_core::Timestamp;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Profile {
@@ -55,35 +45,17 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let (flows, duration, scale) = match args.profile {
-        Profile::Bench => {
-            (92_000, 600, traffic::Scale { max_image: 520_000, max_download: 48_000, max_hl7: 14 })
-        }
-        Profile::Sample => (220, 90, traffic::Scale { max_image: 8_000, max_download: 3_000, max_hl7: 3 }),
+    let profile = match args.profile {
+        Profile::Bench => ward_gen::Profile::Bench,
+        Profile::Sample => ward_gen::Profile::Sample,
     };
-    let flows = args.flows.unwrap_or(flows);
-    let duration = args.duration.unwrap_or(duration);
-    // 2026-03-02T08:00:00Z, a Monday morning.
-    let start = Timestamp::from_secs(1_772_438_400).as_nanos();
-    let mut generator = traffic::Generator::new(args.seed, flows, start, duration * 1_000_000_000, scale);
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let file =
         std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let mut w = PcapWriter::new(
-        BufWriter::with_capacity(1 << 20, file),
-        LinkType::ETHERNET,
-        ByteOrder::Little,
-        false,
-    )?;
-    let (mut packets, mut bytes) = (0u64, 0u64);
-    while let Some((ts, frame)) = generator.next() {
-        w.packet(Timestamp::from_nanos(ts), frame, frame.len() as u32)?;
-        packets += 1;
-        bytes += frame.len() as u64;
-    }
-    w.finish()?.flush()?;
+    let (flows, packets, bytes) =
+        ward_gen::write_capture(file, profile, args.seed, args.flows, args.duration)?;
     eprintln!(
         "ward-gen: {} packets, {flows} conversations, {bytes} bytes of frames, mean frame {:.0} bytes -> {}",
         packets,

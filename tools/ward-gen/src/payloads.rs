@@ -5,7 +5,7 @@
 
 use std::net::Ipv4Addr;
 
-use ward_gen::{ber, dicom};
+use crate::{ber, dicom};
 
 use crate::rng::Rng;
 
