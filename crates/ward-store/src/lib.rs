@@ -6,6 +6,10 @@
 //! it over as a [`ChangeSet`], which is written in one transaction. It must never receive
 //! patient data: everything it keeps comes from `ward-core` records, which carry none.
 
+mod blocking;
+pub mod sqlite;
+pub mod synthetic;
+
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +17,9 @@ use ward_core::{
     Alert, CommEdge, Device, DeviceId, DeviceKey, EventKind, Finding, InventoryEvent, Lifecycle, Override,
     Timestamp,
 };
+
+pub use blocking::Blocking;
+pub use sqlite::SqliteStore;
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]

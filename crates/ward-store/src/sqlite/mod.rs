@@ -1,0 +1,1015 @@
+//! The embedded backend: one SQLite file in WAL mode, written by one connection (the engine
+//! is the single writer) and read by a small pool of read-only connections, which WAL lets
+//! run beside a write.
+//!
+//! Bulk writes go as multi-row `INSERT`s in chunks under SQLite's limit of bound variables,
+//! each chunk's statement prepared once and reused from the connection's statement cache, so
+//! that a flush of tens of thousands of devices takes well under a second. Sets of device ids
+//! go to SQLite as one JSON array (`json_each`) rather than as thousands of parameters.
+//!
+//! ```no_run
+//! # async fn demo() -> ward_store::Result<()> {
+//! use ward_store::{DeviceQuery, SqliteStore, Store};
+//! let store = SqliteStore::open(std::path::Path::new("ward.db")).await?;
+//! let pumps = store
+//!     .list(&DeviceQuery { class: Some("infusion_pump".into()), ..DeviceQuery::default() })
+//!     .await?;
+//! # let _ = pumps;
+//! # Ok(())
+//! # }
+//! ```
+
+mod migrate;
+mod rows;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Arguments, AssertSqlSafe, Row, Sqlite};
+use ward_core::{
+    Alert, Criticality, Device, DeviceId, EventKind, Finding, InventoryEvent, Lifecycle, Override,
+};
+
+use crate::{
+    ChangeSet, DeviceQuery, DeviceRecord, DeviceRef, EventQuery, Import, Peer, Result, Snapshot, Store,
+    StoreError,
+};
+use rows::{count, nanos, uncount};
+
+/// SQLite's limit on bound variables in one statement.
+const MAX_VARIABLES: usize = 32_766;
+
+/// Rows per multi-row `INSERT`: as many as the variable limit allows, but no more than this,
+/// past which a longer statement stops paying for itself.
+const MAX_CHUNK_ROWS: usize = 500;
+
+/// Read-only connections beside the writer.
+const READERS: u32 = 4;
+
+/// How long a statement waits for another process's lock (the CLI setting an override while
+/// the engine writes) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        if let sqlx::Error::Database(db) = &e {
+            // SQLITE_NOTADB and SQLITE_CORRUPT (with their extended codes): the file is not
+            // (or no longer) a database SQLite can read.
+            if let Some(code) = db.code().and_then(|c| c.parse::<i32>().ok()) {
+                match code & 0xff {
+                    26 => return StoreError::Schema(format!("not a SQLite database: {db}")),
+                    11 => return StoreError::Schema(format!("the database is damaged: {db}")),
+                    _ => {}
+                }
+            }
+        }
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// Ward's store in a SQLite file. Cheap to clone (the pools are shared).
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    /// The one connection that writes.
+    writer: SqlitePool,
+    /// Read-only connections (the writer itself for an in-memory database).
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens the store at `path`, creating the file on first run and bringing its schema up
+    /// to date. A file that is not a SQLite database, is cut short, is another program's, or
+    /// comes from a newer Ward is refused with [`StoreError::Schema`].
+    pub async fn open(path: &Path) -> Result<SqliteStore> {
+        let what = path.display().to_string();
+        migrate::check_header(path)?;
+        let base = SqliteConnectOptions::new().filename(path).foreign_keys(true).busy_timeout(BUSY_TIMEOUT);
+        let writer_options = base
+            .clone()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            // A larger page cache for the writer: a flush touches many index pages.
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(writer_options)
+            .await
+            .map_err(|e| with_path(&what, e.into()))?;
+        migrate::migrate(&writer, &what).await.map_err(|e| with_path(&what, e))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(base.read_only(true).pragma("cache_size", "-32768"))
+            .await
+            .map_err(|e| with_path(&what, e.into()))?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    /// A store in memory, gone when dropped: for tests. One connection reads and writes (an
+    /// in-memory database lives in its connection), and it is never closed for idling.
+    pub async fn open_in_memory() -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::new().in_memory(true).foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        migrate::migrate(&pool, ":memory:").await?;
+        Ok(SqliteStore { writer: pool.clone(), reader: pool })
+    }
+
+    /// Closes every connection, waiting for them (the last one to close checkpoints the
+    /// write-ahead log into the database file).
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// The schema version of the open database.
+    pub async fn schema_version(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT max(version) FROM schema_version").fetch_one(&self.reader).await?)
+    }
+
+    /// The highest device id ever given, without reading the inventory.
+    pub async fn max_device_id(&self) -> Result<i64> {
+        let stored: i64 = sqlx::query_scalar(
+            "SELECT max((SELECT value FROM meta WHERE key = 'max_device_id'),
+                        (SELECT coalesce(max(id), 0) FROM devices))",
+        )
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(stored)
+    }
+
+    /// Runs `PRAGMA integrity_check` and returns its verdict (`"ok"` when sound).
+    pub async fn integrity_check(&self) -> Result<String> {
+        let rows = sqlx::query("PRAGMA integrity_check").fetch_all(&self.writer).await?;
+        let lines: Vec<String> =
+            rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<std::result::Result<_, _>>()?;
+        Ok(lines.join("\n"))
+    }
+
+    /// The database's journal mode (`wal` for a file).
+    pub async fn journal_mode(&self) -> Result<String> {
+        Ok(sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&self.writer).await?)
+    }
+}
+
+fn with_path(what: &str, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Schema(m) if !m.contains(what) => StoreError::Schema(format!("{what}: {m}")),
+        StoreError::Database(m) => StoreError::Database(format!("{what}: {m}")),
+        e => e,
+    }
+}
+
+type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
+
+/// `head VALUES (?,..),(?,..) tail` for `rows` rows of `columns` values.
+fn values_sql(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    let mut s = String::with_capacity(head.len() + tail.len() + 8 + rows * (columns * 2 + 2));
+    s.push_str(head);
+    s.push_str(" VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push('?');
+        }
+        s.push(')');
+    }
+    s.push(' ');
+    s.push_str(tail);
+    s
+}
+
+/// The values of one multi-row statement.
+type Args = SqliteArguments;
+
+/// What binding a value can fail with (an encoding error, which Ward's types never give).
+type BindResult = std::result::Result<(), sqlx::error::BoxDynError>;
+
+/// Inserts `items` with multi-row statements `head VALUES (..),.. tail`, adding each item's
+/// `columns` values with `bind`.
+async fn insert_rows<T>(
+    conn: &mut SqliteConnection,
+    head: &str,
+    tail: &str,
+    columns: usize,
+    items: &[T],
+    bind: impl Fn(&mut Args, &T) -> BindResult,
+) -> Result<()> {
+    let per_chunk = (MAX_VARIABLES / columns).clamp(1, MAX_CHUNK_ROWS);
+    let mut full_sql: Option<String> = None;
+    for chunk in items.chunks(per_chunk) {
+        // Every full chunk has the same text, so the statement is prepared once and then
+        // taken from the connection's cache.
+        let sql = if chunk.len() == per_chunk {
+            full_sql.get_or_insert_with(|| values_sql(head, columns, per_chunk, tail)).clone()
+        } else {
+            values_sql(head, columns, chunk.len(), tail)
+        };
+        // Sized once: grown value by value, the buffer's reallocations cost more than the
+        // binding itself.
+        let mut args = Args::default();
+        args.reserve(chunk.len() * columns, 0);
+        for item in chunk {
+            bind(&mut args, item).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        }
+        sqlx::query_with(AssertSqlSafe(sql), args).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The resolved fields a person can override, as their devices column.
+fn resolved_column(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "class" => "class",
+        "vendor" => "vendor",
+        "model" => "model",
+        "firmware" => "firmware",
+        "os" => "os",
+        "criticality" => "criticality",
+        _ => return None,
+    })
+}
+
+fn bind_device(a: &mut Args, d: &Device) -> BindResult {
+    a.add(d.id.0)?;
+    a.add(rows::join(&d.keys))?;
+    a.add(rows::join(&d.macs))?;
+    a.add(rows::join(&d.ips))?;
+    a.add(rows::ip_sort_key(&d.ips))?;
+    a.add(serde_json::to_string(&d.vlans)?)?;
+    a.add(d.randomized_mac)?;
+    a.add(d.router)?;
+    a.add(nanos(d.first_seen))?;
+    a.add(nanos(d.last_seen))?;
+    for field in [&d.class, &d.vendor, &d.model, &d.firmware, &d.os, &d.criticality] {
+        match field {
+            Some(f) => {
+                a.add(f.value.as_str())?;
+                a.add(f.source.as_str())?;
+                a.add(i64::from(f.confidence))?;
+            }
+            None => {
+                a.add(None::<&str>)?;
+                a.add(None::<&str>)?;
+                a.add(None::<i64>)?;
+            }
+        }
+    }
+    a.add(d.description.as_deref())?;
+    a.add(d.state.as_str())
+}
+
+/// Follows merges to the device a record ended up in (chains `a -> b -> c` give `c`).
+fn merged_into(map: &HashMap<i64, i64>, mut id: i64) -> i64 {
+    // A cycle would be the engine's bug; the bound keeps it from hanging the store.
+    for _ in 0..=map.len() {
+        match map.get(&id) {
+            Some(&next) if next != id => id = next,
+            _ => break,
+        }
+    }
+    id
+}
+
+async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()> {
+    let mut max_id = 0i64;
+
+    // Devices: the row replaced (an upsert, so that nothing hanging off it is cascaded
+    // away), then everything attached to it deleted and written anew.
+    if !c.devices.is_empty() {
+        let assignments: Vec<String> = rows::DEVICE_COLUMNS
+            .split(',')
+            .map(str::trim)
+            .filter(|c| *c != "id")
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        let head = format!("INSERT INTO devices ({})", rows::DEVICE_COLUMNS);
+        let tail = format!("ON CONFLICT (id) DO UPDATE SET {}", assignments.join(", "));
+        insert_rows(conn, &head, &tail, rows::DEVICE_COLUMN_COUNT, &c.devices, |a, r| {
+            bind_device(a, &r.device)
+        })
+        .await?;
+
+        let ids: Vec<i64> = c.devices.iter().map(|r| r.device.id.0).collect();
+        max_id = ids.iter().copied().max().unwrap_or(0);
+        let ids = serde_json::to_string(&ids).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        for sql in [
+            "DELETE FROM device_keys WHERE device_id IN (SELECT value FROM json_each(?))",
+            "DELETE FROM facts WHERE device_id IN (SELECT value FROM json_each(?))",
+            "DELETE FROM ip_ranges WHERE device_id IN (SELECT value FROM json_each(?))",
+            "DELETE FROM services WHERE device_id IN (SELECT value FROM json_each(?))",
+        ] {
+            sqlx::query(sql).bind(&ids).execute(&mut *conn).await?;
+        }
+
+        let keys: Vec<(i64, String)> = c
+            .devices
+            .iter()
+            .flat_map(|r| r.device.keys.iter().map(|k| (r.device.id.0, k.to_string())))
+            .collect();
+        // A key another device held moves to this one.
+        insert_rows(
+            conn,
+            "INSERT INTO device_keys (key, device_id)",
+            "ON CONFLICT (key) DO UPDATE SET device_id = excluded.device_id",
+            2,
+            &keys,
+            |a, (id, key)| {
+                a.add(key.as_str())?;
+                a.add(*id)
+            },
+        )
+        .await?;
+
+        let facts: Vec<(i64, &ward_core::Fact)> =
+            c.devices.iter().flat_map(|r| r.facts.iter().map(|f| (r.device.id.0, f))).collect();
+        insert_rows(
+            conn,
+            "INSERT INTO facts (device_id, key, value, source, confidence, first_seen, last_seen)",
+            "",
+            7,
+            &facts,
+            |a, (id, f)| {
+                a.add(*id)?;
+                a.add(f.key.as_str())?;
+                a.add(f.value.as_str())?;
+                a.add(f.source.as_str())?;
+                a.add(i64::from(f.confidence))?;
+                a.add(nanos(f.first_seen))?;
+                a.add(nanos(f.last_seen))
+            },
+        )
+        .await?;
+
+        let ranges: Vec<(i64, &ward_core::IpRange)> =
+            c.devices.iter().flat_map(|r| r.ip_ranges.iter().map(|x| (r.device.id.0, x))).collect();
+        insert_rows(
+            conn,
+            "INSERT INTO ip_ranges (device_id, ip, first_seen, last_seen)",
+            "",
+            4,
+            &ranges,
+            |a, (id, x)| {
+                a.add(*id)?;
+                a.add(x.ip.to_string())?;
+                a.add(nanos(x.first_seen))?;
+                a.add(nanos(x.last_seen))
+            },
+        )
+        .await?;
+
+        let services: Vec<(i64, &ward_core::Service)> =
+            c.devices.iter().flat_map(|r| r.services.iter().map(|s| (r.device.id.0, s))).collect();
+        insert_rows(
+            conn,
+            "INSERT INTO services (device_id, proto, port, app, flows, first_seen, last_seen)",
+            "",
+            7,
+            &services,
+            |a, (id, s)| {
+                a.add(*id)?;
+                a.add(i64::from(s.proto))?;
+                a.add(i64::from(s.port))?;
+                a.add(s.app.as_deref())?;
+                a.add(count(s.flows))?;
+                a.add(nanos(s.first_seen))?;
+                a.add(nanos(s.last_seen))
+            },
+        )
+        .await?;
+    }
+
+    // Merges: what hangs off `from` moves to `into`, then `from` goes (its facts, ranges and
+    // services with it: the engine wrote `into` with them merged).
+    let mut merges = HashMap::new();
+    for (from, into) in &c.merged {
+        let (from, into) = (from.0, into.0);
+        max_id = max_id.max(from).max(into);
+        if from == into {
+            continue;
+        }
+        merges.insert(from, into);
+        // Communication rows, summed where `into` already has the same row.
+        sqlx::query(
+            "INSERT INTO comm (initiator, responder, proto, port, app, hour, flows, packets, bytes)
+             SELECT CASE WHEN initiator = ?1 THEN ?2 ELSE initiator END,
+                    CASE WHEN responder = ?1 THEN ?2 ELSE responder END,
+                    proto, port, app, hour, flows, packets, bytes
+             FROM comm WHERE initiator = ?1 OR responder = ?1
+             ORDER BY 1
+             ON CONFLICT DO UPDATE SET flows = flows + excluded.flows,
+                 packets = packets + excluded.packets, bytes = bytes + excluded.bytes",
+        )
+        .bind(from)
+        .bind(into)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("DELETE FROM comm WHERE initiator = ?1 OR responder = ?1")
+            .bind(from)
+            .execute(&mut *conn)
+            .await?;
+        for sql in [
+            "UPDATE events SET device_id = ?2 WHERE device_id = ?1",
+            "UPDATE alerts SET device_id = ?2 WHERE device_id = ?1",
+            "UPDATE device_keys SET device_id = ?2 WHERE device_id = ?1",
+            // `into`'s own override (or finding) for the same key stays.
+            "INSERT INTO overrides (device_id, key, value, set_by, set_at)
+             SELECT ?2, key, value, set_by, set_at FROM overrides WHERE device_id = ?1
+             ORDER BY key ON CONFLICT DO NOTHING",
+            "INSERT INTO findings (device_id, kind, reference, severity, detail, evidence,
+                                   first_seen, last_seen)
+             SELECT ?2, kind, reference, severity, detail, evidence, first_seen, last_seen
+             FROM findings WHERE device_id = ?1 ORDER BY kind ON CONFLICT DO NOTHING",
+            "DELETE FROM devices WHERE id = ?1",
+        ] {
+            sqlx::query(sql).bind(from).bind(into).execute(&mut *conn).await?;
+        }
+    }
+
+    // Edges, through the merges above in case the engine named a device merged away.
+    insert_rows(
+        conn,
+        "INSERT INTO comm (initiator, responder, proto, port, app, hour, flows, packets, bytes)",
+        "ON CONFLICT DO UPDATE SET flows = flows + excluded.flows, \
+         packets = packets + excluded.packets, bytes = bytes + excluded.bytes",
+        9,
+        &c.edges,
+        |a, e| {
+            a.add(merged_into(&merges, e.initiator.0))?;
+            a.add(merged_into(&merges, e.responder.0))?;
+            a.add(i64::from(e.proto))?;
+            a.add(i64::from(e.port))?;
+            a.add(e.app.as_str())?;
+            a.add(e.hour)?;
+            a.add(count(e.flows))?;
+            a.add(count(e.packets))?;
+            a.add(count(e.bytes))
+        },
+    )
+    .await?;
+
+    insert_rows(
+        conn,
+        "INSERT INTO events (ts, device_id, kind, old, new, evidence)",
+        "",
+        6,
+        &c.events,
+        |a, e| {
+            a.add(nanos(e.ts))?;
+            a.add(e.device.0)?;
+            a.add(e.kind.as_str())?;
+            a.add(e.old.as_deref())?;
+            a.add(e.new.as_deref())?;
+            a.add(e.evidence.as_str())
+        },
+    )
+    .await?;
+
+    if let Some(i) = &c.import {
+        sqlx::query(
+            "INSERT INTO imports (fingerprint, source, first_packet, last_packet, packets,
+                                  written_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (fingerprint) DO UPDATE SET source = excluded.source,
+                 first_packet = excluded.first_packet, last_packet = excluded.last_packet,
+                 packets = excluded.packets, written_at = excluded.written_at",
+        )
+        .bind(&i.fingerprint)
+        .bind(&i.source)
+        .bind(i.first_packet.map(nanos))
+        .bind(i.last_packet.map(nanos))
+        .bind(count(i.packets))
+        .bind(nanos(i.written_at))
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    if max_id > 0 {
+        sqlx::query("UPDATE meta SET value = max(value, ?) WHERE key = 'max_device_id'")
+            .bind(max_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A value bound into a query built from a [`DeviceQuery`].
+enum Bound {
+    Text(String),
+    Int(i64),
+}
+
+/// The `WHERE` clause of a device query and its values. Only fixed SQL is written into the
+/// text; everything from the query is bound.
+fn device_filter(q: &DeviceQuery) -> (String, Vec<Bound>) {
+    let mut clauses = Vec::new();
+    let mut binds = Vec::new();
+    if let Some(class) = &q.class {
+        clauses.push("class = ?");
+        binds.push(Bound::Text(class.clone()));
+    }
+    if let Some(vendor) = q.vendor.as_deref().filter(|v| !v.is_empty()) {
+        // `lower` in SQLite folds ASCII only, so the needle is folded the same way.
+        clauses.push("instr(lower(vendor), ?) > 0");
+        binds.push(Bound::Text(vendor.to_ascii_lowercase()));
+    }
+    if let Some(criticality) = &q.criticality {
+        clauses.push("criticality = ?");
+        binds.push(Bound::Text(criticality.clone()));
+    }
+    if let Some(state) = q.state {
+        clauses.push("state = ?");
+        binds.push(Bound::Text(state.as_str().into()));
+    }
+    if let Some(vlan) = q.vlan {
+        clauses.push("EXISTS (SELECT 1 FROM json_each(devices.vlans) WHERE value = ?)");
+        binds.push(Bound::Int(i64::from(vlan)));
+    }
+    if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
+        // Joined with a unit separator so that a needle cannot match across two fields.
+        clauses.push(
+            "instr(lower(macs || char(31) || ips || char(31) || coalesce(class, '') || char(31) \
+             || coalesce(vendor, '') || char(31) || coalesce(model, '') || char(31) \
+             || coalesce(description, '')), ?) > 0",
+        );
+        binds.push(Bound::Text(text.to_ascii_lowercase()));
+    }
+    let sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+    (sql, binds)
+}
+
+/// `ORDER BY` for a sort key of [`DeviceQuery::sort`]: only these fixed expressions ever
+/// reach the SQL. Missing values sort last both ways; ties go by id.
+fn device_order(sort: Option<&str>) -> Result<String> {
+    let sort = sort.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("id");
+    let (descending, name) = match sort.strip_prefix('-') {
+        Some(name) => (true, name),
+        None => (false, sort.strip_prefix('+').unwrap_or(sort)),
+    };
+    let expr = match name {
+        "id" => "id",
+        "class" => "class",
+        "vendor" => "vendor",
+        "model" => "model",
+        "firmware" => "firmware",
+        // By how much care depends on it: critical first ascending, as `Criticality` orders.
+        "criticality" => {
+            "CASE criticality WHEN 'critical' THEN 0 WHEN 'high' THEN 1 \
+             WHEN 'medium' THEN 2 WHEN 'low' THEN 3 END"
+        }
+        "first_seen" => "first_seen",
+        "last_seen" => "last_seen",
+        "ip" => "ip_key",
+        "mac" => "nullif(macs, '')",
+        other => {
+            return Err(StoreError::Invalid(format!(
+                "unknown sort key {other:?} (id, class, vendor, model, firmware, criticality, \
+                 first_seen, last_seen, ip, mac; a leading - sorts descending)"
+            )));
+        }
+    };
+    let dir = if descending { "DESC" } else { "ASC" };
+    Ok(if name == "id" {
+        format!(" ORDER BY id {dir}")
+    } else {
+        format!(" ORDER BY ({expr}) IS NULL, {expr} {dir}, id ASC")
+    })
+}
+
+fn bind_all<'q>(mut q: Query<'q>, binds: Vec<Bound>) -> Query<'q> {
+    for b in binds {
+        q = match b {
+            Bound::Text(s) => q.bind(s),
+            Bound::Int(i) => q.bind(i),
+        };
+    }
+    q
+}
+
+/// Finds the record of `id` in records sorted by id.
+fn record_of(records: &mut [DeviceRecord], id: i64) -> Option<&mut DeviceRecord> {
+    let at = records.binary_search_by_key(&id, |r| r.device.id.0).ok()?;
+    records.get_mut(at)
+}
+
+impl Store for SqliteStore {
+    async fn snapshot(&self) -> Result<Snapshot> {
+        // One read transaction, so that devices and what hangs off them agree.
+        let mut tx = self.reader.begin().await?;
+        let mut devices = Vec::new();
+        {
+            let sql = format!("SELECT {} FROM devices ORDER BY id", rows::DEVICE_COLUMNS);
+            let mut stream = sqlx::query(AssertSqlSafe(sql)).fetch(&mut *tx);
+            while let Some(row) = stream.try_next().await? {
+                devices.push(DeviceRecord {
+                    device: rows::device(&row)?,
+                    facts: Vec::new(),
+                    ip_ranges: Vec::new(),
+                    services: Vec::new(),
+                });
+            }
+        }
+        {
+            let mut stream = sqlx::query(
+                "SELECT device_id, key, value, source, confidence, first_seen, last_seen
+                 FROM facts ORDER BY device_id, key, value",
+            )
+            .fetch(&mut *tx);
+            while let Some(row) = stream.try_next().await? {
+                if let Some(r) = record_of(&mut devices, row.try_get(0)?) {
+                    r.facts.push(rows::fact(&row, 1)?);
+                }
+            }
+        }
+        {
+            let mut stream =
+                sqlx::query("SELECT device_id, ip, first_seen, last_seen FROM ip_ranges ORDER BY rowid")
+                    .fetch(&mut *tx);
+            while let Some(row) = stream.try_next().await? {
+                if let Some(r) = record_of(&mut devices, row.try_get(0)?) {
+                    r.ip_ranges.push(rows::ip_range(&row, 1)?);
+                }
+            }
+        }
+        {
+            let mut stream = sqlx::query(
+                "SELECT device_id, proto, port, app, flows, first_seen, last_seen
+                 FROM services ORDER BY rowid",
+            )
+            .fetch(&mut *tx);
+            while let Some(row) = stream.try_next().await? {
+                if let Some(r) = record_of(&mut devices, row.try_get(0)?) {
+                    r.services.push(rows::service(&row, 1)?);
+                }
+            }
+        }
+        let overrides = sqlx::query(
+            "SELECT device_id, key, value, set_by, set_at FROM overrides ORDER BY device_id, key",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(rows::override_)
+        .collect::<Result<_>>()?;
+        let stored_max: i64 = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'max_device_id'")
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or(0);
+        tx.rollback().await?;
+        let max_device_id = stored_max.max(devices.last().map(|r| r.device.id.0).unwrap_or(0));
+        Ok(Snapshot { devices, overrides, max_device_id })
+    }
+
+    async fn import(&self, fingerprint: &str) -> Result<Option<Import>> {
+        sqlx::query(
+            "SELECT fingerprint, source, first_packet, last_packet, packets, written_at
+             FROM imports WHERE fingerprint = ?",
+        )
+        .bind(fingerprint)
+        .fetch_optional(&self.reader)
+        .await?
+        .as_ref()
+        .map(rows::import)
+        .transpose()
+    }
+
+    async fn apply(&self, changes: &ChangeSet) -> Result<()> {
+        // IMMEDIATE takes the write lock at once: another process's write in between could
+        // otherwise make the upgrade fail with SQLITE_BUSY instead of waiting.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        // On an error (or if this future is dropped) the transaction is rolled back.
+        write_changes(&mut tx, changes).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list(&self, query: &DeviceQuery) -> Result<Vec<Device>> {
+        let order = device_order(query.sort.as_deref())?;
+        let (filter, binds) = device_filter(query);
+        let sql = format!("SELECT {} FROM devices{filter}{order} LIMIT ? OFFSET ?", rows::DEVICE_COLUMNS);
+        let limit = query.limit.map(count).unwrap_or(-1);
+        let offset = query.offset.map(count).unwrap_or(0);
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), binds)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(rows::device).collect()
+    }
+
+    async fn count(&self, query: &DeviceQuery) -> Result<u64> {
+        let (filter, binds) = device_filter(query);
+        let sql = format!("SELECT count(*) FROM devices{filter}");
+        let row = bind_all(sqlx::query(AssertSqlSafe(sql)), binds).fetch_one(&self.reader).await?;
+        Ok(uncount(row.try_get(0)?))
+    }
+
+    async fn resolve(&self, device: DeviceRef) -> Result<Option<DeviceId>> {
+        let found: Option<i64> = match device {
+            DeviceRef::Id(id) => {
+                sqlx::query_scalar("SELECT id FROM devices WHERE id = ?")
+                    .bind(id.0)
+                    .fetch_optional(&self.reader)
+                    .await?
+            }
+            DeviceRef::Key(key) => {
+                let held = sqlx::query_scalar("SELECT device_id FROM device_keys WHERE key = ?")
+                    .bind(key.to_string())
+                    .fetch_optional(&self.reader)
+                    .await?;
+                match (held, key) {
+                    (Some(id), _) => Some(id),
+                    // An address no device is keyed by: whoever used it last.
+                    (None, ward_core::DeviceKey::Ip(ip)) => {
+                        sqlx::query_scalar(
+                            "SELECT device_id FROM ip_ranges WHERE ip = ?
+                             ORDER BY last_seen DESC LIMIT 1",
+                        )
+                        .bind(ip.to_string())
+                        .fetch_optional(&self.reader)
+                        .await?
+                    }
+                    (None, _) => None,
+                }
+            }
+        };
+        Ok(found.map(DeviceId))
+    }
+
+    async fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>> {
+        let mut tx = self.reader.begin().await?;
+        let sql = format!("SELECT {} FROM devices WHERE id = ?", rows::DEVICE_COLUMNS);
+        let Some(row) = sqlx::query(AssertSqlSafe(sql)).bind(id.0).fetch_optional(&mut *tx).await? else {
+            return Ok(None);
+        };
+        let device = rows::device(&row)?;
+        let facts = sqlx::query(
+            "SELECT key, value, source, confidence, first_seen, last_seen FROM facts
+             WHERE device_id = ? ORDER BY key, value",
+        )
+        .bind(id.0)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| rows::fact(r, 0))
+        .collect::<Result<_>>()?;
+        let ip_ranges =
+            sqlx::query("SELECT ip, first_seen, last_seen FROM ip_ranges WHERE device_id = ? ORDER BY rowid")
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| rows::ip_range(r, 0))
+                .collect::<Result<_>>()?;
+        let services = sqlx::query(
+            "SELECT proto, port, app, flows, first_seen, last_seen FROM services
+             WHERE device_id = ? ORDER BY rowid",
+        )
+        .bind(id.0)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| rows::service(r, 0))
+        .collect::<Result<_>>()?;
+        tx.rollback().await?;
+        Ok(Some(DeviceRecord { device, facts, ip_ranges, services }))
+    }
+
+    async fn peers(&self, id: DeviceId) -> Result<Vec<Peer>> {
+        let rows = sqlx::query(
+            "SELECT responder, 1, proto, port, app, sum(flows), sum(packets), sum(bytes),
+                    min(hour), max(hour)
+             FROM comm WHERE initiator = ?1 GROUP BY responder, proto, port, app
+             UNION ALL
+             SELECT initiator, 0, proto, port, app, sum(flows), sum(packets), sum(bytes),
+                    min(hour), max(hour)
+             FROM comm WHERE responder = ?1 GROUP BY initiator, proto, port, app
+             ORDER BY 8 DESC, 1, 2 DESC, 3, 4, 5",
+        )
+        .bind(id.0)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let proto: i64 = r.try_get(2)?;
+                let port: i64 = r.try_get(3)?;
+                Ok(Peer {
+                    peer: DeviceId(r.try_get(0)?),
+                    initiated: r.try_get::<i64, _>(1)? != 0,
+                    proto: u8::try_from(proto).unwrap_or(0),
+                    port: u16::try_from(port).unwrap_or(0),
+                    app: r.try_get(4)?,
+                    flows: uncount(r.try_get(5)?),
+                    packets: uncount(r.try_get(6)?),
+                    bytes: uncount(r.try_get(7)?),
+                    first_hour: r.try_get(8)?,
+                    last_hour: r.try_get(9)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn events(&self, query: &EventQuery) -> Result<Vec<InventoryEvent>> {
+        let rows = sqlx::query(
+            "SELECT ts, device_id, kind, old, new, evidence FROM events
+             WHERE (?1 IS NULL OR device_id = ?1) AND (?2 IS NULL OR kind = ?2)
+             ORDER BY ts DESC, id DESC LIMIT ?3",
+        )
+        .bind(query.device.map(|d| d.0))
+        .bind(query.kind.map(EventKind::as_str))
+        .bind(query.limit.map(count).unwrap_or(-1))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(rows::event).collect()
+    }
+
+    async fn overrides(&self) -> Result<Vec<Override>> {
+        sqlx::query("SELECT device_id, key, value, set_by, set_at FROM overrides ORDER BY device_id, key")
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(rows::override_)
+            .collect()
+    }
+
+    async fn set_override(&self, o: &Override) -> Result<()> {
+        let column = resolved_column(&o.key);
+        if o.key == "state" {
+            Lifecycle::from_str(&o.value).map_err(StoreError::Invalid)?;
+        }
+        if o.key == "criticality" {
+            Criticality::from_str(&o.value).map_err(StoreError::Invalid)?;
+        }
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let Some(row) = sqlx::query(
+            "SELECT class, vendor, model, firmware, os, criticality, state FROM devices
+             WHERE id = ?",
+        )
+        .bind(o.device.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Err(StoreError::Invalid(format!("no device {}", o.device.0)));
+        };
+        let previous_override: Option<String> =
+            sqlx::query_scalar("SELECT value FROM overrides WHERE device_id = ? AND key = ?")
+                .bind(o.device.0)
+                .bind(&o.key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let old: Option<String> = match (column, o.key.as_str()) {
+            (Some(c), _) => row.try_get(c)?,
+            (None, "state") => Some(row.try_get("state")?),
+            (None, _) => previous_override,
+        };
+        sqlx::query(
+            "INSERT INTO overrides (device_id, key, value, set_by, set_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (device_id, key) DO UPDATE SET value = excluded.value,
+                 set_by = excluded.set_by, set_at = excluded.set_at",
+        )
+        .bind(o.device.0)
+        .bind(&o.key)
+        .bind(&o.value)
+        .bind(&o.set_by)
+        .bind(nanos(o.set_at))
+        .execute(&mut *tx)
+        .await?;
+        if let Some(c) = column {
+            // `c` comes from the fixed list in `resolved_column`, never from the caller.
+            let sql = format!(
+                "UPDATE devices SET {c} = ?, {c}_source = 'override', {c}_confidence = 100 \
+                 WHERE id = ?"
+            );
+            sqlx::query(AssertSqlSafe(sql)).bind(&o.value).bind(o.device.0).execute(&mut *tx).await?;
+        } else if o.key == "state" {
+            sqlx::query("UPDATE devices SET state = ? WHERE id = ?")
+                .bind(&o.value)
+                .bind(o.device.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO events (ts, device_id, kind, old, new, evidence)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(nanos(o.set_at))
+        .bind(o.device.0)
+        .bind(EventKind::Override.as_str())
+        .bind(old)
+        .bind(&o.value)
+        .bind(format!("override by {}", o.set_by))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes the override only: the device's resolved field keeps the overridden value
+    /// until the engine resolves the device again (its next run), from facts alone.
+    async fn clear_override(&self, device: DeviceId, key: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM overrides WHERE device_id = ? AND key = ?")
+            .bind(device.0)
+            .bind(key)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn add_alerts(&self, alerts: &[Alert]) -> Result<Vec<i64>> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut ids = Vec::with_capacity(alerts.len());
+        for a in alerts {
+            let done = sqlx::query(
+                "INSERT INTO alerts (ts, severity, kind, device_id, peer, evidence, message, state)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(nanos(a.ts))
+            .bind(a.severity.as_str())
+            .bind(&a.kind)
+            .bind(a.device.map(|d| d.0))
+            .bind(a.peer.map(|p| p.to_string()))
+            .bind(&a.evidence)
+            .bind(&a.message)
+            .bind(&a.state)
+            .execute(&mut *tx)
+            .await?;
+            ids.push(done.last_insert_rowid());
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn alerts(&self, limit: u64) -> Result<Vec<Alert>> {
+        sqlx::query(
+            "SELECT id, ts, severity, kind, device_id, peer, evidence, message, state
+             FROM alerts ORDER BY ts DESC, id DESC LIMIT ?",
+        )
+        .bind(count(limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(rows::alert)
+        .collect()
+    }
+
+    async fn upsert_findings(&self, findings: &[Finding]) -> Result<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        insert_rows(
+            &mut tx,
+            "INSERT INTO findings (device_id, kind, reference, severity, detail, evidence,
+                                   first_seen, last_seen)",
+            "ON CONFLICT (device_id, kind, reference) DO UPDATE SET
+                 severity = excluded.severity, detail = excluded.detail,
+                 evidence = excluded.evidence,
+                 first_seen = min(first_seen, excluded.first_seen),
+                 last_seen = max(last_seen, excluded.last_seen)",
+            8,
+            findings,
+            |a, f| {
+                a.add(f.device.0)?;
+                a.add(f.kind.as_str())?;
+                a.add(f.reference.as_str())?;
+                a.add(f.severity.as_str())?;
+                a.add(f.detail.as_str())?;
+                a.add(f.evidence.as_str())?;
+                a.add(nanos(f.first_seen))?;
+                a.add(nanos(f.last_seen))
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn findings(&self, device: Option<DeviceId>) -> Result<Vec<Finding>> {
+        sqlx::query(
+            "SELECT device_id, kind, reference, severity, detail, evidence, first_seen, last_seen
+             FROM findings WHERE ?1 IS NULL OR device_id = ?1
+             ORDER BY device_id, kind, reference",
+        )
+        .bind(device.map(|d| d.0))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(rows::finding)
+        .collect()
+    }
+}
