@@ -451,7 +451,7 @@ fn set(a: SetArgs, out: &mut impl Write) -> Result<()> {
                 "criticality" => {
                     v.parse::<Criticality>().map_err(anyhow::Error::msg)?;
                 }
-                "class" if !ward_inventory::classify::is_class(v) => {
+                "class" if ward_inventory::classify::class_info(v).is_none() => {
                     bail!("unknown class {v:?} (see docs/taxonomy.md)")
                 }
                 _ => {}

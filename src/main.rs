@@ -1,6 +1,7 @@
 //! The `ward` command: argument parsing, wiring and output. The work is done by the library
 //! crates; this file only connects them.
 
+mod inventory;
 mod report;
 
 use std::io::{IsTerminal, Write};
@@ -13,7 +14,41 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use ward_capture::{CaptureReader, CaptureSet, ReaderOptions};
 use ward_dissect::Registry;
-use ward_sensor::{FileReport, Sensor, SensorConfig, Sightings};
+use ward_engine::{Engine, EngineConfig, RunInfo};
+use ward_inventory::InventoryConfig;
+use ward_inventory::classify::Rules;
+use ward_sensor::{FileReport, Sensor, SensorConfig, Summary};
+use ward_store::Blocking;
+
+/// What `ward analyze` did to the inventory.
+#[derive(serde::Serialize)]
+pub(crate) struct InventoryLine {
+    /// The database.
+    pub(crate) db: String,
+    /// Devices in the inventory after the run.
+    pub(crate) devices: usize,
+    /// Devices written (new or changed).
+    pub(crate) devices_written: usize,
+    /// Communication-map entries added.
+    pub(crate) edges_written: usize,
+    /// The same captures had been read before: counts were not added again.
+    pub(crate) already_imported: bool,
+    /// Observations the engine took.
+    pub(crate) observations: u64,
+    /// Seconds spent placing, classifying and writing.
+    pub(crate) finish_secs: f64,
+    /// What changed.
+    pub(crate) events: Vec<ward_core::InventoryEvent>,
+}
+
+/// The built-in rules plus the operator's.
+fn load_rules(paths: &[PathBuf]) -> Result<Rules> {
+    let mut rules = Rules::builtin();
+    if !paths.is_empty() {
+        rules.extend(Rules::load(paths).context("--rules")?).context("--rules")?;
+    }
+    Ok(rules)
+}
 
 #[derive(Parser)]
 #[command(name = "ward", version, about = "Passive inventory and protection of medical and IoT devices")]
@@ -24,8 +59,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Read capture files (pcap, pcapng; gzip or zstd compressed) and report what they show.
+    /// Read capture files (pcap, pcapng; gzip or zstd compressed), add what they show to the
+    /// inventory, and report it.
     Analyze(AnalyzeArgs),
+    /// The inventory: list, show, peers, events, export, and overrides (`set`).
+    #[command(subcommand)]
+    Inventory(inventory::InventoryCommand),
 }
 
 #[derive(clap::Args)]
@@ -52,6 +91,18 @@ struct AnalyzeArgs {
     /// process may truncate while Ward reads them (a mapped file that shrinks crashes Ward).
     #[arg(long)]
     no_mmap: bool,
+    /// The inventory database (SQLite), created on first use.
+    #[arg(long, value_name = "PATH", default_value = "ward.db")]
+    db: PathBuf,
+    /// Read and report only: no inventory is read or written.
+    #[arg(long, conflicts_with = "db")]
+    no_store: bool,
+    /// Classification rule files or folders of them, added to the built-in rules.
+    #[arg(long, value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Days without a sighting after which a device is stale.
+    #[arg(long, value_name = "DAYS", default_value_t = 7.0)]
+    stale_after: f64,
 }
 
 /// Sets the flag when dropped.
@@ -67,6 +118,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze(args),
+        Command::Inventory(cmd) => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            inventory::run(cmd, &mut out)
+                .and_then(|()| out.flush().map_err(Into::into))
+                .map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -110,11 +167,39 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
             }),
         }
     }
+    anyhow::ensure!(
+        args.stale_after.is_finite() && args.stale_after > 0.0,
+        "--stale-after must be a positive number of days"
+    );
+    let rules = load_rules(&args.rules)?;
+    let store = if args.no_store {
+        None
+    } else {
+        Some(
+            Blocking::open_sqlite(&args.db)
+                .with_context(|| format!("opening the inventory {}", args.db.display()))?,
+        )
+    };
+    let engine_cfg = EngineConfig {
+        inventory: InventoryConfig {
+            stale_after_secs: (args.stale_after * 86_400.0) as u64,
+            ..InventoryConfig::default()
+        },
+    };
+    let mut engine = Engine::open(store, rules, engine_cfg).context("reading the inventory")?;
+    // Digest of what is read, taken before reading: the same captures read again must not
+    // add their counts twice.
+    let opened: Vec<&std::path::Path> =
+        args.files.iter().filter(|p| !unopened.iter().any(|u| &u.path == *p)).map(PathBuf::as_path).collect();
+    let fingerprint = if args.no_store || opened.is_empty() {
+        String::new()
+    } else {
+        ward_capture::fingerprint_set(&opened).context("reading the captures")?
+    };
     let total: u64 = readers.iter().filter_map(|r| r.file_len()).sum();
     let progress: Vec<_> = readers.iter().map(|r| r.progress()).collect();
     let mut set = CaptureSet::new(readers);
     let sensor = Sensor::new(cfg, registry);
-    let mut sightings = Sightings::new();
     let show_progress = !args.no_progress && std::io::stderr().is_terminal() && total > 32 << 20;
     let done = std::sync::atomic::AtomicBool::new(false);
     let report = std::thread::scope(|s| {
@@ -139,18 +224,46 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         // Stop the progress bar however the run ends, panics included, or the scope would wait
         // for it forever.
         let _stop = StopOnDrop(&done);
-        sensor.run(&mut set, |batch| batch.iter().for_each(|o| sightings.observe(o)))
+        sensor.run(&mut set, |batch| engine.observe(&batch))
     });
-    let mut summary = sightings.summary(&report);
+    let read_failed = !unopened.is_empty() || report.files.iter().any(|f| f.error.is_some());
+    // A capture that broke halfway is reported, but not recorded as read: reading it again
+    // once repaired must count it.
+    let run = RunInfo {
+        fingerprint: if read_failed { String::new() } else { fingerprint },
+        source: args.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "),
+        first_packet: report.counters.first_packet,
+        last_packet: report.counters.last_packet,
+        packets: report.counters.packets,
+    };
+    let outcome = engine.finish(run).context("writing the inventory")?;
+    let mut summary = Summary::new(engine.sightings(), &report, outcome.devices);
     summary.files.extend(unopened);
     let failed = summary.files.iter().any(|f| f.error.is_some());
+    let inventory = (!args.no_store).then(|| InventoryLine {
+        db: args.db.display().to_string(),
+        devices: outcome.inventory_devices,
+        devices_written: outcome.devices_written,
+        edges_written: outcome.edges_written,
+        already_imported: outcome.already_imported,
+        observations: outcome.observations,
+        finish_secs: outcome.finish_secs,
+        events: outcome.events,
+    });
     // Standard output is line-buffered; a summary of many devices is written in one go.
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if args.json {
-        serde_json::to_writer(&mut stdout, &summary).context("writing JSON")?;
+        let mut v = serde_json::to_value(&summary).context("writing JSON")?;
+        if let (Some(obj), Some(inv)) = (v.as_object_mut(), &inventory) {
+            obj.insert("inventory".to_owned(), serde_json::to_value(inv)?);
+        }
+        serde_json::to_writer(&mut stdout, &v).context("writing JSON")?;
         writeln!(stdout)?;
     } else {
         report::write_text(&mut stdout, &summary)?;
+        if let Some(inv) = &inventory {
+            report::write_inventory(&mut stdout, inv)?;
+        }
     }
     stdout.flush()?;
     for f in summary.files.iter().filter(|f| f.error.is_some()) {
@@ -159,6 +272,6 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     // The process ends here: freeing the summary's many small allocations one by one would
     // only cost time (a tenth of a second on a big capture).
     std::mem::forget(summary);
-    std::mem::forget(sightings);
+    std::mem::forget(engine);
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

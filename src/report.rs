@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use ward_core::{AccountKind, Weakness};
+use ward_inventory::sightings::service_name;
 use ward_sensor::{DeviceSummary, Summary};
 
 /// Devices listed in the readable summary; `--json` has them all.
@@ -59,7 +60,17 @@ fn account(a: AccountKind) -> &'static str {
     }
 }
 
-fn thousands(n: u64) -> String {
+/// `text`, cut to `width` characters with an ellipsis.
+pub(crate) fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() > width {
+        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    } else {
+        text.to_owned()
+    }
+}
+
+pub(crate) fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
@@ -71,7 +82,7 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn list<T: ToString>(items: &[T], max: usize) -> String {
+pub(crate) fn list<T: ToString>(items: &[T], max: usize) -> String {
     let mut s: Vec<String> = items.iter().take(max).map(T::to_string).collect();
     if items.len() > max {
         s.push(format!("+{}", items.len() - max));
@@ -148,8 +159,8 @@ pub(crate) fn write_text(w: &mut impl Write, s: &Summary) -> io::Result<()> {
     writeln!(w, "Devices ({})", s.devices.len())?;
     writeln!(
         w,
-        "  {:<24} {:<34} {:<10} {:>9} {:>9}  {:<22} identity",
-        "device", "IPs", "VLANs", "opened", "answered", "services"
+        "  {:>5} {:<24} {:<22} {:<20} {:<30} {:<8} {:>7} {:>8}  {:<22} identity",
+        "id", "device", "class", "vendor", "IPs", "VLANs", "opened", "answered", "services"
     )?;
     // The devices that say most about themselves first; the rest in key order.
     let mut rows: Vec<&DeviceSummary> = s.devices.iter().collect();
@@ -163,15 +174,19 @@ pub(crate) fn write_text(w: &mut impl Write, s: &Summary) -> io::Result<()> {
         if d.router {
             key.push_str(" (router)");
         }
+        let services: Vec<String> = d.services.iter().map(|x| service_name(x.proto, x.port)).collect();
         writeln!(
             w,
-            "  {:<24} {:<34} {:<10} {:>9} {:>9}  {:<22} {}",
+            "  {:>5} {:<24} {:<22} {:<20} {:<30} {:<8} {:>7} {:>8}  {:<22} {}",
+            d.id.map_or_else(|| "-".to_owned(), |i| i.to_string()),
             key,
+            fit(d.class.as_ref().map_or("-", |c| c.value.as_str()), 22),
+            fit(d.vendor.as_ref().map_or("-", |c| c.value.as_str()), 20),
             list(&d.ips, 2),
             list(&d.vlans, 3),
             thousands(d.flows_initiated),
             thousands(d.flows_answered),
-            list(&d.services, 3),
+            list(&services, 3),
             identity(d)
         )?;
     }
@@ -232,6 +247,40 @@ pub(crate) fn write_text(w: &mut impl Write, s: &Summary) -> io::Result<()> {
     )?;
     let caps: Vec<String> = s.caps_hit.iter().map(|(k, v)| format!("{k} {}", thousands(*v))).collect();
     writeln!(w, "Caps hit: {}", if caps.is_empty() { "none".into() } else { caps.join(", ") })?;
+    Ok(())
+}
+
+/// What the run did to the inventory, and its events.
+pub(crate) fn write_inventory(w: &mut impl Write, inv: &crate::InventoryLine) -> io::Result<()> {
+    writeln!(w)?;
+    let again =
+        if inv.already_imported { " (these captures were read before: counts not added again)" } else { "" };
+    writeln!(
+        w,
+        "Inventory {}: {} device(s), {} written, {} communication-map entries added{again}",
+        inv.db,
+        thousands(inv.devices as u64),
+        thousands(inv.devices_written as u64),
+        thousands(inv.edges_written as u64)
+    )?;
+    let mut kinds: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for e in &inv.events {
+        *kinds.entry(e.kind.as_str()).or_default() += 1;
+    }
+    let counts: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    writeln!(w, "  events: {}", if counts.is_empty() { "none".to_owned() } else { counts.join(", ") })?;
+    for e in inv.events.iter().filter(|e| e.kind != ward_core::EventKind::NewDevice).take(20) {
+        writeln!(
+            w,
+            "  {}  device {:<6} {:<16} {} -> {}  [{}]",
+            e.ts,
+            e.device,
+            e.kind.as_str(),
+            e.old.as_deref().unwrap_or("-"),
+            e.new.as_deref().unwrap_or("-"),
+            e.evidence
+        )?;
+    }
     Ok(())
 }
 

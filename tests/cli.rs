@@ -8,8 +8,10 @@ use std::process::{Command, Output};
 /// Packets in `samples/ward-sample.pcap` (`ward-gen --profile sample`), as `tshark -r` counts them.
 const SAMPLE_PACKETS: u64 = 2965;
 
+/// Runs `ward` in a folder of its own, where `analyze` writes its inventory (`ward.db`).
 fn ward(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ward")).args(args).output().unwrap()
+    let home = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_ward")).args(args).current_dir(home.path()).output().unwrap()
 }
 
 fn sample() -> PathBuf {

@@ -62,8 +62,12 @@ fn devices_show_what_their_software_announced() {
     let run = Command::new("bash").arg(&script).arg(dir.path()).output().unwrap();
     assert!(run.status.success(), "the network script failed: {}", String::from_utf8_lossy(&run.stderr));
     let capture = dir.path().join("capture.pcap");
-    let out =
-        Command::new(env!("CARGO_BIN_EXE_ward")).args(["analyze", "--json"]).arg(&capture).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(["analyze", "--json", "--db"])
+        .arg(dir.path().join("ward.db"))
+        .arg(&capture)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let summary: Value = serde_json::from_str(&text).unwrap();
@@ -144,10 +148,24 @@ fn devices_show_what_their_software_announced() {
     );
 
     // No secret that crossed the wire reaches the output, JSON or readable.
-    let readable = Command::new(env!("CARGO_BIN_EXE_ward")).arg("analyze").arg(&capture).output().unwrap();
+    let readable = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(["analyze", "--no-store"])
+        .arg(&capture)
+        .output()
+        .unwrap();
     let readable = String::from_utf8_lossy(&readable.stdout);
+    // Nor the inventory: the database and its write-ahead log, byte for byte.
+    let mut stored = Vec::new();
+    for suffix in ["", "-wal"] {
+        if let Ok(b) = std::fs::read(dir.path().join(format!("ward.db{suffix}"))) {
+            stored.extend(b);
+        }
+    }
+    assert!(stored.len() > 4096, "the inventory was not written");
+    let stored = String::from_utf8_lossy(&stored);
     for secret in ["Pump$ecret-77", "s3cr3t-comm", "wrong-guess"] {
         assert!(!text.contains(secret) && !readable.contains(secret), "{secret} reached the output");
+        assert!(!stored.contains(secret), "{secret} reached the inventory");
     }
     eprintln!("end to end: 4 devices checked; peers' logs:\n{}{}", logs("pump"), logs("ws"));
 }

@@ -43,8 +43,11 @@ pub(crate) struct Analysis {
 
 impl Analysis {
     pub(crate) fn of(path: &Path) -> Analysis {
-        let out =
-            Command::new(env!("CARGO_BIN_EXE_ward")).args(["analyze", "--json"]).arg(path).output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_ward"))
+            .args(["analyze", "--json", "--no-store"])
+            .arg(path)
+            .output()
+            .unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
         let json: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{}: {e}: {}", path.display(), String::from_utf8_lossy(&out.stderr)));

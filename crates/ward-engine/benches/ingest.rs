@@ -41,7 +41,7 @@ fn observations() -> (Vec<Observation>, RunInfo) {
     let reader = CaptureReader::open(&path).unwrap();
     let sensor = Sensor::new(SensorConfig { threads: 1, ..SensorConfig::default() }, Registry::builtin());
     let mut all = Vec::new();
-    let report = sensor.run(&mut CaptureSet::new(vec![reader]), |batch| all.extend_from_slice(batch));
+    let report = sensor.run(&mut CaptureSet::new(vec![reader]), |batch| all.extend(batch));
     let run = RunInfo {
         fingerprint: ward_capture::fingerprint(&path).unwrap(),
         source: path.display().to_string(),

@@ -79,6 +79,9 @@ pub struct Changes {
     pub events: Vec<InventoryEvent>,
 }
 
+/// (initiator, responder, proto, port, application, hour).
+type EdgeKey = (DeviceId, DeviceId, u8, u16, String, i64);
+
 struct Slot {
     record: DeviceRecord,
     /// The record's hash when it was loaded (`None` for a device new in this run).
@@ -197,8 +200,7 @@ impl Inventory {
                     by_ip.insert(*ip, self.slots[slot].record.device.id);
                 }
             }
-            let mut map: BTreeMap<(DeviceId, DeviceId, u8, u16, String, i64), (u64, u64, u64)> =
-                BTreeMap::new();
+            let mut map: BTreeMap<EdgeKey, (u64, u64, u64)> = BTreeMap::new();
             for e in edges {
                 let (Some(a), Some(b)) = (by_ip.get(&e.initiator), by_ip.get(&e.responder)) else {
                     changes.edges_unplaced += 1;
@@ -541,6 +543,9 @@ impl Inventory {
         // Rules see the observed facts and the services; what they derived last time is
         // derived again from scratch, so a changed rule set takes effect everywhere.
         r.facts.retain(|f| !f.source.starts_with(RULE_SOURCE));
+        // In one order always: a rule reads the first fact that matches, so the facts of a
+        // device just seen and of the same device read back from the store must line up.
+        r.facts.sort_by(|a, b| (&a.key, &a.value, &a.source).cmp(&(&b.key, &b.value, &b.source)));
         let mut input = r.facts.clone();
         for s in &r.services {
             let value = match &s.app {
@@ -559,7 +564,7 @@ impl Inventory {
         for f in rules.classify(&input) {
             upsert_fact(&mut r.facts, f);
         }
-        r.facts.sort_by(|a, b| (&a.key, &a.value).cmp(&(&b.key, &b.value)));
+        r.facts.sort_by(|a, b| (&a.key, &a.value, &a.source).cmp(&(&b.key, &b.value, &b.source)));
         let overrides = self.overrides.get(&r.device.id);
         let dev = &mut r.device;
         for field in FIELDS {
@@ -697,9 +702,16 @@ fn best(facts: &[Fact], field: &str) -> Option<Derived> {
         .map(|f| Derived { value: f.value.clone(), source: f.source.clone(), confidence: f.confidence })
 }
 
-/// Adds a fact, merging it with the same (key, value).
+/// Adds a fact, merging it with the same (key, value) said the same way: what a protocol
+/// said and what a rule derived stay apart even when they agree (a device's `model` field
+/// and the `model` a rule read from its SNMP description), or the observed one would turn
+/// into a rule's and be dropped with the rules' output at the next classification.
 fn upsert_fact(facts: &mut Vec<Fact>, f: Fact) {
-    if let Some(x) = facts.iter_mut().find(|x| x.key == f.key && x.value == f.value) {
+    let derived = f.source.starts_with(RULE_SOURCE);
+    if let Some(x) = facts
+        .iter_mut()
+        .find(|x| x.key == f.key && x.value == f.value && x.source.starts_with(RULE_SOURCE) == derived)
+    {
         x.first_seen = x.first_seen.min(f.first_seen);
         x.last_seen = x.last_seen.max(f.last_seen);
         if (f.confidence, std::cmp::Reverse(&f.source)) > (x.confidence, std::cmp::Reverse(&x.source)) {

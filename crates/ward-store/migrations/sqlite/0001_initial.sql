@@ -71,7 +71,8 @@ CREATE TABLE facts (
     confidence INTEGER NOT NULL,
     first_seen INTEGER NOT NULL,
     last_seen  INTEGER NOT NULL,
-    PRIMARY KEY (device_id, key, value)
+    -- What a protocol said and what a rule derived from it may agree on a value: two facts.
+    PRIMARY KEY (device_id, key, value, source)
 ) WITHOUT ROWID;
 
 CREATE TABLE ip_ranges (
