@@ -221,3 +221,114 @@ fn list_show_peers_and_export_agree_with_the_analysis() {
     let export: Value = serde_json::from_str(&ok(&ward(&["inventory", "export", "--db", db]))).unwrap();
     assert_eq!(export.as_array().unwrap().len(), listed.as_array().unwrap().len());
 }
+
+#[test]
+fn overrides_survive_reanalysis_and_rule_updates() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ward.db");
+    let run = analyze(&db, &[&sample()]);
+    // A pump the rules recognised.
+    let pump = run["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| {
+            d["class"]["value"] == "infusion_pump" && d["macs"].as_array().is_some_and(|m| !m.is_empty())
+        })
+        .expect("the sample has an infusion pump the rules recognise");
+    let id = pump["id"].as_i64().unwrap().to_string();
+    let mac = pump["macs"][0].as_str().unwrap().to_owned();
+    let dbs = s(&db);
+    // A biomedical engineer knows better: it is a ventilator, owned by the ICU.
+    let out = ok(&ward(&[
+        "inventory",
+        "set",
+        &mac,
+        "class=ventilator",
+        "vendor=Hamilton Medical",
+        "owner=ICU",
+        "--by",
+        "biomed",
+        "--db",
+        dbs,
+    ]));
+    assert!(out.contains("class = ventilator"), "{out}");
+    let shown = |id: &str| -> Value {
+        serde_json::from_str(&ok(&ward(&["inventory", "show", id, "--json", "--db", dbs]))).unwrap()
+    };
+    let d = shown(&id);
+    assert_eq!(d["device"]["class"]["value"], "ventilator");
+    assert_eq!(d["device"]["class"]["source"], "override");
+    assert!(
+        d["events"].as_array().unwrap().iter().any(|e| e["kind"] == "override" && e["new"] == "ventilator")
+    );
+
+    // Another reading of the same capture, and of another capture with the pump in it.
+    let again = analyze(&db, &[&sample()]);
+    let seen = |v: &Value| -> Value {
+        v["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"].as_i64().unwrap().to_string() == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(seen(&again)["class"]["value"], "ventilator");
+    assert_eq!(seen(&again)["vendor"]["value"], "Hamilton Medical");
+    assert_eq!(shown(&id)["device"]["class"]["value"], "ventilator");
+
+    // New rules that would call it a printer, as confidently as a rule can: the override
+    // still wins, and the rule's opinion is kept as evidence.
+    let rules = dir.path().join("site.toml");
+    std::fs::write(
+        &rules,
+        format!(
+            "[[rule]]\nid = \"site-printers\"\ndescription = \"test: the site's printer list\"\nconfidence = 100\n\
+             match = [{{ key = \"oui_vendor\", regex = '.' }}]\nset = {{ class = \"printer\", vendor = \"Zebra\" }}\n"
+        ),
+    )
+    .unwrap();
+    let other = capture(dir.path(), 1, 300);
+    let third: Value = serde_json::from_str(&ok(&ward(&[
+        "analyze",
+        "--json",
+        "--no-progress",
+        "--db",
+        dbs,
+        "--rules",
+        s(&rules),
+        s(&sample()),
+        s(&other),
+    ])))
+    .unwrap();
+    assert_eq!(third["inventory"]["already_imported"], false);
+    assert_eq!(seen(&third)["class"]["value"], "ventilator");
+    let d = shown(&id);
+    assert_eq!(d["device"]["class"]["value"], "ventilator");
+    assert_eq!(d["device"]["vendor"]["value"], "Hamilton Medical");
+    assert!(
+        d["facts"].as_array().unwrap().iter().any(|f| f["key"] == "class"
+            && f["value"] == "printer"
+            && f["source"].as_str().unwrap().starts_with("rule:site-printers")),
+        "the new rule's reading is kept as evidence"
+    );
+    // Devices without an override follow the new rule.
+    let listed: Value =
+        serde_json::from_str(&ok(&ward(&["inventory", "list", "--json", "--class", "printer", "--db", dbs])))
+            .unwrap();
+    assert!(listed.as_array().unwrap().len() > 10);
+
+    // Removing the override gives the device back to the rules at the next reading.
+    ok(&ward(&["inventory", "set", &id, "class=", "--db", dbs]));
+    analyze(&db, &[&sample()]);
+    assert_ne!(shown(&id)["device"]["class"]["value"], "ventilator");
+    // Retired by a person: it stays retired however often it is seen.
+    ok(&ward(&["inventory", "set", &id, "state=retired", "--db", dbs]));
+    let fourth = analyze(&db, &[&sample()]);
+    assert_eq!(seen(&fourth)["state"], "retired");
+    let retired: Value =
+        serde_json::from_str(&ok(&ward(&["inventory", "list", "--json", "--state", "retired", "--db", dbs])))
+            .unwrap();
+    assert_eq!(retired.as_array().unwrap().len(), 1);
+}
