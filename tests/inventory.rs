@@ -283,10 +283,8 @@ fn overrides_survive_reanalysis_and_rule_updates() {
     let rules = dir.path().join("site.toml");
     std::fs::write(
         &rules,
-        format!(
             "[[rule]]\nid = \"site-printers\"\ndescription = \"test: the site's printer list\"\nconfidence = 100\n\
-             match = [{{ key = \"oui_vendor\", regex = '.' }}]\nset = {{ class = \"printer\", vendor = \"Zebra\" }}\n"
-        ),
+             match = [{ key = \"oui_vendor\", regex = '.' }]\nset = { class = \"printer\", vendor = \"Zebra\" }\n",
     )
     .unwrap();
     let other = capture(dir.path(), 1, 300);
