@@ -5,6 +5,8 @@
 #   tests/e2e/identity-net.sh OUT_DIR
 #
 # Hosts (10.77.0.0/24):
+#   switch  .2   lldpd announcing an access switch (a kernel bridge in its namespace, so LLDP's
+#                bridge capability is real), with a switch maker's MAC prefix
 #   gw      .1   dnsmasq (DHCP), openssl s_server (TLS 1.2, certificate for pump-gw.biomed.local),
 #                snmpd (communities public and a site one), an FTP server (pyftpdlib)
 #   pump    .11  dhclient (vendor class, host name), lldpd (LLDP-MED inventory and CDP)
@@ -21,9 +23,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
 tag=w$$
 sw=${tag}sw
-hosts=(gw pump monitor ws)
-declare -A addr=([gw]=10.77.0.1 [pump]=10.77.0.11 [monitor]=10.77.0.12 [ws]=10.77.0.13)
-declare -A mac=([gw]=02:77:00:00:00:01 [pump]=00:09:fb:77:00:11 [monitor]=00:09:fb:77:00:12 [ws]=02:77:00:00:00:13)
+hosts=(gw switch pump monitor ws)
+declare -A addr=([gw]=10.77.0.1 [switch]=10.77.0.2 [pump]=10.77.0.11 [monitor]=10.77.0.12 [ws]=10.77.0.13)
+declare -A mac=([gw]=02:77:00:00:00:01 [switch]=00:1b:54:77:00:02 [pump]=00:09:fb:77:00:11 [monitor]=00:09:fb:77:00:12 [ws]=02:77:00:00:00:13)
 pids=()
 
 cleanup() {
@@ -91,6 +93,17 @@ configure inventory manufacturer BD
 configure inventory model "Alaris PC 8015"
 CONF
 bg pump lldpd -d -l -cc -M 1 -I eth0 -u "$out/lldpd.sock" -O "$out/lldpd.conf"
+# The access switch: lldpd may only announce capabilities the kernel has, so the namespace
+# gets a bridge of its own.
+ip -n "$tag-switch" link add brx type bridge
+ip -n "$tag-switch" link set brx up
+cat >"$out/lldpd-switch.conf" <<CONF
+configure system hostname sw-icu3-01
+configure system description "Cisco IOS Software [Cupertino], Catalyst L3 Switch Software (CAT9K_IOSXE), Version 17.9.3"
+configure system capabilities enabled bridge
+configure lldp tx-interval 1
+CONF
+bg switch lldpd -d -I eth0 -u "$out/lldpd-switch.sock" -O "$out/lldpd-switch.conf"
 bg monitor python3 "$here/announce.py" mdns-ssdp "${addr[monitor]}"
 sleep 1
 
