@@ -25,6 +25,7 @@ mod rows;
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -218,17 +219,17 @@ type BindResult = std::result::Result<(), sqlx::error::BoxDynError>;
 ///
 /// The values of the next chunk are bound while SQLite (on the driver's worker thread)
 /// executes the current one, so that the two threads' work overlaps.
-async fn insert_rows<T>(
+async fn insert_rows<'a, T>(
     conn: &mut SqliteConnection,
     head: &str,
     tail: &str,
     columns: usize,
-    items: &[T],
-    bind: impl Fn(&mut Args, &T) -> BindResult,
+    items: &'a [T],
+    bind: impl Fn(&mut Args, &'a T) -> BindResult,
 ) -> Result<()> {
     let per_chunk = (MAX_VARIABLES / columns).clamp(1, MAX_CHUNK_ROWS);
     let full_sql = values_sql(head, columns, per_chunk.min(items.len()), tail);
-    let build = |chunk: &[T]| -> Result<(String, Args)> {
+    let build = |chunk: &'a [T]| -> Result<(String, Args)> {
         // Every full chunk has the same text, so the statement is prepared once and then
         // taken from the connection's cache.
         let sql = if chunk.len() == per_chunk || chunk.len() == items.len() {
@@ -260,6 +261,25 @@ async fn insert_rows<T>(
     Ok(())
 }
 
+/// Text for the driver, which holds each bound text in an `Arc`: made from a `&str` that
+/// costs one allocation here (two through `&str`'s own encoding).
+fn text(s: &str) -> Arc<str> {
+    Arc::from(s)
+}
+
+/// Shares one allocation between the equal strings of a write: fact keys and sources,
+/// classes, vendors and states repeat over thousands of rows, and a shared text costs a
+/// reference count instead of an allocation (and a free on the driver's thread).
+#[derive(Default)]
+struct Texts<'a>(Mutex<HashMap<&'a str, Arc<str>>>);
+
+impl<'a> Texts<'a> {
+    fn get(&self, s: &'a str) -> Arc<str> {
+        let mut map = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.entry(s).or_insert_with(|| text(s)).clone()
+    }
+}
+
 /// The resolved fields a person can override, as their devices column.
 fn resolved_column(key: &str) -> Option<&'static str> {
     Some(match key {
@@ -273,7 +293,7 @@ fn resolved_column(key: &str) -> Option<&'static str> {
     })
 }
 
-fn bind_device(a: &mut Args, d: &Device) -> BindResult {
+fn bind_device<'a>(a: &mut Args, d: &'a Device, texts: &Texts<'a>) -> BindResult {
     a.add(d.id.0)?;
     a.add(rows::join(&d.keys))?;
     a.add(rows::join(&d.macs))?;
@@ -287,19 +307,19 @@ fn bind_device(a: &mut Args, d: &Device) -> BindResult {
     for field in [&d.class, &d.vendor, &d.model, &d.firmware, &d.os, &d.criticality] {
         match field {
             Some(f) => {
-                a.add(f.value.as_str())?;
-                a.add(f.source.as_str())?;
+                a.add(texts.get(&f.value))?;
+                a.add(texts.get(&f.source))?;
                 a.add(i64::from(f.confidence))?;
             }
             None => {
-                a.add(None::<&str>)?;
-                a.add(None::<&str>)?;
+                a.add(None::<i64>)?;
+                a.add(None::<i64>)?;
                 a.add(None::<i64>)?;
             }
         }
     }
-    a.add(d.description.as_deref())?;
-    a.add(d.state.as_str())
+    a.add(d.description.as_deref().map(text))?;
+    a.add(texts.get(d.state.as_str()))
 }
 
 /// Follows merges to the device a record ended up in (chains `a -> b -> c` give `c`).
@@ -316,6 +336,7 @@ fn merged_into(map: &HashMap<i64, i64>, mut id: i64) -> i64 {
 
 async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()> {
     let mut max_id = 0i64;
+    let texts = Texts::default();
 
     // Devices: the row replaced (an upsert, so that nothing hanging off it is cascaded
     // away), then everything attached to it deleted and written anew.
@@ -329,7 +350,7 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
         let head = format!("INSERT INTO devices ({})", rows::DEVICE_COLUMNS);
         let tail = format!("ON CONFLICT (id) DO UPDATE SET {}", assignments.join(", "));
         insert_rows(conn, &head, &tail, rows::DEVICE_COLUMN_COUNT, &c.devices, |a, r| {
-            bind_device(a, &r.device)
+            bind_device(a, &r.device, &texts)
         })
         .await?;
 
@@ -358,7 +379,7 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
             2,
             &keys,
             |a, (id, key)| {
-                a.add(key.as_str())?;
+                a.add(text(key))?;
                 a.add(*id)
             },
         )
@@ -375,8 +396,8 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
             |a, (id, f)| {
                 a.add(*id)?;
                 a.add(f.key.as_str())?;
-                a.add(f.value.as_str())?;
-                a.add(f.source.as_str())?;
+                a.add(texts.get(&f.value))?;
+                a.add(texts.get(&f.source))?;
                 a.add(i64::from(f.confidence))?;
                 a.add(nanos(f.first_seen))?;
                 a.add(nanos(f.last_seen))
@@ -398,7 +419,7 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
             |a, (id, seq, x)| {
                 a.add(*id)?;
                 a.add(*seq)?;
-                a.add(x.ip.to_string())?;
+                a.add(text(&x.ip.to_string()))?;
                 a.add(nanos(x.first_seen))?;
                 a.add(nanos(x.last_seen))
             },
@@ -421,7 +442,7 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
                 a.add(*seq)?;
                 a.add(i64::from(s.proto))?;
                 a.add(i64::from(s.port))?;
-                a.add(s.app.as_deref())?;
+                a.add(s.app.as_deref().map(|app| texts.get(app)))?;
                 a.add(count(s.flows))?;
                 a.add(nanos(s.first_seen))?;
                 a.add(nanos(s.last_seen))
@@ -490,7 +511,7 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
             a.add(merged_into(&merges, e.responder.0))?;
             a.add(i64::from(e.proto))?;
             a.add(i64::from(e.port))?;
-            a.add(e.app.as_str())?;
+            a.add(texts.get(&e.app))?;
             a.add(e.hour)?;
             a.add(count(e.flows))?;
             a.add(count(e.packets))?;
@@ -508,10 +529,10 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
         |a, e| {
             a.add(nanos(e.ts))?;
             a.add(e.device.0)?;
-            a.add(e.kind.as_str())?;
-            a.add(e.old.as_deref())?;
-            a.add(e.new.as_deref())?;
-            a.add(e.evidence.as_str())
+            a.add(texts.get(e.kind.as_str()))?;
+            a.add(e.old.as_deref().map(text))?;
+            a.add(e.new.as_deref().map(text))?;
+            a.add(texts.get(&e.evidence))
         },
     )
     .await?;
@@ -723,10 +744,14 @@ impl Store for SqliteStore {
     async fn list(&self, query: &DeviceQuery) -> Result<Vec<Device>> {
         let order = device_order(query.sort.as_deref())?;
         let (filter, binds) = device_filter(query);
-        // The page is chosen and ordered in the subquery; the aggregate keeps that order.
+        // The page is chosen and ordered in the subquery, on ids and sort keys only (narrow
+        // rows to sort); CROSS JOIN keeps it the outer loop, so the aggregate receives the
+        // rows in its order (a subquery with a LIMIT is never flattened into the aggregate).
+        // An ORDER BY inside the aggregate would sort the finished JSON texts a second time.
         let sql = format!(
-            "SELECT json_group_array(json_array({}, {}){order})
-             FROM (SELECT * FROM devices{filter}{order} LIMIT ? OFFSET ?) AS d",
+            "SELECT json_group_array(json_array({}, {}))
+             FROM (SELECT id FROM devices{filter}{order} LIMIT ? OFFSET ?) AS p
+             CROSS JOIN devices AS d ON d.id = p.id",
             rows::DEVICE_JSON,
             rows::NOTHING_ATTACHED
         );
