@@ -5,6 +5,22 @@
 //! The store holds no logic of the inventory: `ward-engine` computes what changed and hands
 //! it over as a [`ChangeSet`], which is written in one transaction. It must never receive
 //! patient data: everything it keeps comes from `ward-core` records, which carry none.
+//!
+//! - [`SqliteStore`] ([`sqlite`]): the embedded backend, async like the trait.
+//! - [`Blocking`]: the same with its own small runtime, for the engine and the command line.
+//! - [`synthetic`]: a deterministic made-up inventory for benchmarks and tests.
+//!
+//! ```no_run
+//! # fn demo() -> ward_store::Result<()> {
+//! use ward_store::{Blocking, DeviceQuery};
+//! let store = Blocking::open_sqlite(std::path::Path::new("ward.db"))?;
+//! let query = DeviceQuery { sort: Some("-last_seen".into()), limit: Some(20), ..Default::default() };
+//! for device in store.list(&query)? {
+//!     println!("{} {:?}", device.id, device.class.map(|c| c.value));
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 mod blocking;
 pub mod sqlite;

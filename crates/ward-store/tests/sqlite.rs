@@ -69,22 +69,23 @@ fn set(store: &Blocking, device: i64, key: &str, value: &str) -> Result<(), Stor
 fn change_set_round_trips_through_snapshot() -> TestResult {
     let (_dir, path) = temp()?;
     let store = Blocking::open_sqlite(&path)?;
-    let changes = synthetic::change_set(1, 120, 3, 7);
+    // More devices than one chunk of a snapshot's reads.
+    let changes = synthetic::change_set(1, 4_500, 3, 7);
     store.apply(&changes)?;
     let snap = store.snapshot()?;
     assert_eq!(snap.devices, normalised(changes.devices.clone()));
-    assert_eq!(snap.max_device_id, 120);
+    assert_eq!(snap.max_device_id, 4_500);
     assert!(snap.overrides.is_empty());
     // One device alone gives the same record.
     let one = store.device(DeviceId(42))?.ok_or("device 42 missing")?;
     assert_eq!(Some(&one), snap.devices.iter().find(|r| r.device.id == DeviceId(42)));
-    assert_eq!(store.device(DeviceId(121))?, None);
+    assert_eq!(store.device(DeviceId(4_501))?, None);
     // The import is recorded with the rest.
     let import = changes.import.as_ref().ok_or("no import")?;
     assert_eq!(store.import(&import.fingerprint)?.as_ref(), Some(import));
     assert_eq!(store.import("unknown")?, None);
     let events = store.events(&EventQuery::default())?;
-    assert_eq!(events.len(), 120);
+    assert_eq!(events.len(), 4_500);
     assert!(events.windows(2).all(|w| w[0].ts >= w[1].ts), "events newest first");
     Ok(())
 }
@@ -292,6 +293,11 @@ fn list_filters_sorts_and_pages() -> TestResult {
     let mac = target.macs[0].to_string().to_uppercase();
     let by_mac = store.list(&DeviceQuery { text: Some(mac), ..DeviceQuery::default() })?;
     assert_eq!(ids(&by_mac), vec![target.id.0]);
+
+    // A needle's wildcards are plain characters.
+    for needle in ["%", "infusion%pump", "inf_sion", "\\"] {
+        assert_eq!(store.count(&DeviceQuery { text: Some(needle.into()), ..DeviceQuery::default() })?, 0);
+    }
 
     // Sorts: by address numerically, by criticality most critical first, descending ids.
     let by_ip = store.list(&DeviceQuery { sort: Some("ip".into()), ..DeviceQuery::default() })?;

@@ -75,25 +75,29 @@ CREATE TABLE facts (
     PRIMARY KEY (device_id, key, value, source)
 ) WITHOUT ROWID;
 
+-- A device's address history and services are written whole with the device; `seq` keeps
+-- the engine's order and makes the key (no rowid, no second index to maintain per row).
 CREATE TABLE ip_ranges (
     device_id  INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
     ip         TEXT NOT NULL,
     first_seen INTEGER NOT NULL,
-    last_seen  INTEGER NOT NULL
-);
-CREATE INDEX ip_ranges_device ON ip_ranges (device_id);
+    last_seen  INTEGER NOT NULL,
+    PRIMARY KEY (device_id, seq)
+) WITHOUT ROWID;
 CREATE INDEX ip_ranges_ip ON ip_ranges (ip, last_seen);
 
 CREATE TABLE services (
     device_id  INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
     proto      INTEGER NOT NULL,
     port       INTEGER NOT NULL,
     app        TEXT,
     flows      INTEGER NOT NULL,
     first_seen INTEGER NOT NULL,
-    last_seen  INTEGER NOT NULL
-);
-CREATE INDEX services_device ON services (device_id);
+    last_seen  INTEGER NOT NULL,
+    PRIMARY KEY (device_id, seq)
+) WITHOUT ROWID;
 
 -- The communication map, one row per (pair, service, hour).
 CREATE TABLE comm (

@@ -5,6 +5,7 @@
 use std::io::Read;
 use std::path::Path;
 
+use sqlx::sqlite::SqliteConnection;
 use sqlx::{Row, SqlitePool};
 
 use crate::{Result, StoreError};
@@ -66,21 +67,20 @@ pub(super) fn check_header(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Brings the database to [`LATEST`], in one transaction; refuses a database that is not
-/// Ward's or is newer than this build.
-pub(super) async fn migrate(pool: &SqlitePool, what: &str) -> Result<()> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let app_id: i64 = sqlx::query_scalar("PRAGMA application_id").fetch_one(&mut *tx).await?;
+/// The schema version of the database on `conn`: 0 for a new (empty) database; an error for
+/// one that is not Ward's or is newer than this build.
+async fn version(conn: &mut SqliteConnection, what: &str) -> Result<i64> {
+    let app_id: i64 = sqlx::query_scalar("PRAGMA application_id").fetch_one(&mut *conn).await?;
     let tables: Vec<String> =
         sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut *conn)
             .await?
             .iter()
             .map(|r| r.try_get::<String, _>(0))
             .collect::<std::result::Result<_, _>>()?;
     let version = if app_id == APPLICATION_ID && tables.iter().any(|t| t == "schema_version") {
         sqlx::query_scalar::<_, Option<i64>>("SELECT max(version) FROM schema_version")
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *conn)
             .await?
             .unwrap_or(0)
     } else if app_id == 0 && tables.is_empty() {
@@ -97,6 +97,20 @@ pub(super) async fn migrate(pool: &SqlitePool, what: &str) -> Result<()> {
              to {LATEST}): upgrade Ward to open it"
         )));
     }
+    Ok(version)
+}
+
+/// Brings the database to [`LATEST`], in one transaction; refuses a database that is not
+/// Ward's or is newer than this build.
+pub(super) async fn migrate(pool: &SqlitePool, what: &str) -> Result<()> {
+    // A look first, without the write lock: a store already current (the usual case, and a
+    // command-line read while the engine writes) opens without waiting for the writer.
+    if version(&mut *pool.acquire().await?, what).await? == LATEST {
+        return Ok(());
+    }
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    // Again under the lock: another process may have migrated meanwhile.
+    let version = version(&mut tx, what).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))

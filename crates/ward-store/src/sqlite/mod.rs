@@ -25,9 +25,9 @@ mod rows;
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
     SqlitePoolOptions, SqliteSynchronous,
@@ -49,6 +49,15 @@ const MAX_VARIABLES: usize = 32_766;
 /// Rows per multi-row `INSERT`: as many as the variable limit allows, but no more than this,
 /// past which a longer statement stops paying for itself.
 const MAX_CHUNK_ROWS: usize = 500;
+
+/// Devices per query of a snapshot (each a JSON text of about a megabyte).
+const SNAPSHOT_CHUNK: i64 = 500;
+
+/// Reads map the file rather than copying its pages into each connection's cache: the
+/// connections share the operating system's cache, and a large listing or a snapshot does
+/// not pay a system call per page (1 GiB: the inventory's whole file, at the sizes Ward
+/// targets).
+const MMAP_SIZE: &str = "1073741824";
 
 /// Read-only connections beside the writer.
 const READERS: u32 = 4;
@@ -98,6 +107,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             // A larger page cache for the writer: a flush touches many index pages.
             .pragma("cache_size", "-65536")
+            .pragma("mmap_size", MMAP_SIZE)
             .pragma("temp_store", "memory");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -107,7 +117,7 @@ impl SqliteStore {
         migrate::migrate(&writer, &what).await.map_err(|e| with_path(&what, e))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
-            .connect_with(base.read_only(true).pragma("cache_size", "-32768"))
+            .connect_with(base.read_only(true).pragma("mmap_size", MMAP_SIZE).pragma("temp_store", "memory"))
             .await
             .map_err(|e| with_path(&what, e.into()))?;
         Ok(SqliteStore { writer, reader })
@@ -206,21 +216,24 @@ type BindResult = std::result::Result<(), sqlx::error::BoxDynError>;
 
 /// Inserts `items` with multi-row statements `head VALUES (..),.. tail`, adding each item's
 /// `columns` values with `bind`.
-async fn insert_rows<T>(
+///
+/// The values of the next chunk are bound while SQLite (on the driver's worker thread)
+/// executes the current one, so that the two threads' work overlaps.
+async fn insert_rows<'a, T>(
     conn: &mut SqliteConnection,
     head: &str,
     tail: &str,
     columns: usize,
-    items: &[T],
-    bind: impl Fn(&mut Args, &T) -> BindResult,
+    items: &'a [T],
+    bind: impl Fn(&mut Args, &'a T) -> BindResult,
 ) -> Result<()> {
     let per_chunk = (MAX_VARIABLES / columns).clamp(1, MAX_CHUNK_ROWS);
-    let mut full_sql: Option<String> = None;
-    for chunk in items.chunks(per_chunk) {
+    let full_sql = values_sql(head, columns, per_chunk.min(items.len()), tail);
+    let build = |chunk: &'a [T]| -> Result<(String, Args)> {
         // Every full chunk has the same text, so the statement is prepared once and then
         // taken from the connection's cache.
-        let sql = if chunk.len() == per_chunk {
-            full_sql.get_or_insert_with(|| values_sql(head, columns, per_chunk, tail)).clone()
+        let sql = if chunk.len() == per_chunk || chunk.len() == items.len() {
+            full_sql.clone()
         } else {
             values_sql(head, columns, chunk.len(), tail)
         };
@@ -231,9 +244,40 @@ async fn insert_rows<T>(
         for item in chunk {
             bind(&mut args, item).map_err(|e| StoreError::Invalid(e.to_string()))?;
         }
-        sqlx::query_with(AssertSqlSafe(sql), args).execute(&mut *conn).await?;
+        Ok((sql, args))
+    };
+    let mut chunks = items.chunks(per_chunk);
+    let mut next = chunks.next().map(build).transpose()?;
+    while let Some((sql, args)) = next.take() {
+        let execute = sqlx::query_with(AssertSqlSafe(sql), args).execute(&mut *conn);
+        // `join` polls the statement first (handing it to the worker), then binds the next
+        // chunk here while the worker runs it.
+        let following = chunks.next();
+        let (done, built) =
+            futures_util::future::join(execute, async { following.map(build).transpose() }).await;
+        done?;
+        next = built?;
     }
     Ok(())
+}
+
+/// Text for the driver, which holds each bound text in an `Arc`: made from a `&str` that
+/// costs one allocation here (two through `&str`'s own encoding).
+fn text(s: &str) -> Arc<str> {
+    Arc::from(s)
+}
+
+/// Shares one allocation between the equal strings of a write: fact keys and sources,
+/// classes, vendors and states repeat over thousands of rows, and a shared text costs a
+/// reference count instead of an allocation (and a free on the driver's thread).
+#[derive(Default)]
+struct Texts<'a>(Mutex<HashMap<&'a str, Arc<str>>>);
+
+impl<'a> Texts<'a> {
+    fn get(&self, s: &'a str) -> Arc<str> {
+        let mut map = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.entry(s).or_insert_with(|| text(s)).clone()
+    }
 }
 
 /// The resolved fields a person can override, as their devices column.
@@ -249,7 +293,7 @@ fn resolved_column(key: &str) -> Option<&'static str> {
     })
 }
 
-fn bind_device(a: &mut Args, d: &Device) -> BindResult {
+fn bind_device<'a>(a: &mut Args, d: &'a Device, texts: &Texts<'a>) -> BindResult {
     a.add(d.id.0)?;
     a.add(rows::join(&d.keys))?;
     a.add(rows::join(&d.macs))?;
@@ -263,19 +307,19 @@ fn bind_device(a: &mut Args, d: &Device) -> BindResult {
     for field in [&d.class, &d.vendor, &d.model, &d.firmware, &d.os, &d.criticality] {
         match field {
             Some(f) => {
-                a.add(f.value.as_str())?;
-                a.add(f.source.as_str())?;
+                a.add(texts.get(&f.value))?;
+                a.add(texts.get(&f.source))?;
                 a.add(i64::from(f.confidence))?;
             }
             None => {
-                a.add(None::<&str>)?;
-                a.add(None::<&str>)?;
+                a.add(None::<i64>)?;
+                a.add(None::<i64>)?;
                 a.add(None::<i64>)?;
             }
         }
     }
-    a.add(d.description.as_deref())?;
-    a.add(d.state.as_str())
+    a.add(d.description.as_deref().map(text))?;
+    a.add(texts.get(d.state.as_str()))
 }
 
 /// Follows merges to the device a record ended up in (chains `a -> b -> c` give `c`).
@@ -292,6 +336,7 @@ fn merged_into(map: &HashMap<i64, i64>, mut id: i64) -> i64 {
 
 async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()> {
     let mut max_id = 0i64;
+    let texts = Texts::default();
 
     // Devices: the row replaced (an upsert, so that nothing hanging off it is cascaded
     // away), then everything attached to it deleted and written anew.
@@ -305,7 +350,7 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
         let head = format!("INSERT INTO devices ({})", rows::DEVICE_COLUMNS);
         let tail = format!("ON CONFLICT (id) DO UPDATE SET {}", assignments.join(", "));
         insert_rows(conn, &head, &tail, rows::DEVICE_COLUMN_COUNT, &c.devices, |a, r| {
-            bind_device(a, &r.device)
+            bind_device(a, &r.device, &texts)
         })
         .await?;
 
@@ -334,7 +379,7 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
             2,
             &keys,
             |a, (id, key)| {
-                a.add(key.as_str())?;
+                a.add(text(key))?;
                 a.add(*id)
             },
         )
@@ -351,8 +396,8 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
             |a, (id, f)| {
                 a.add(*id)?;
                 a.add(f.key.as_str())?;
-                a.add(f.value.as_str())?;
-                a.add(f.source.as_str())?;
+                a.add(texts.get(&f.value))?;
+                a.add(texts.get(&f.source))?;
                 a.add(i64::from(f.confidence))?;
                 a.add(nanos(f.first_seen))?;
                 a.add(nanos(f.last_seen))
@@ -360,36 +405,44 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
         )
         .await?;
 
-        let ranges: Vec<(i64, &ward_core::IpRange)> =
-            c.devices.iter().flat_map(|r| r.ip_ranges.iter().map(|x| (r.device.id.0, x))).collect();
+        let ranges: Vec<(i64, i64, &ward_core::IpRange)> = c
+            .devices
+            .iter()
+            .flat_map(|r| r.ip_ranges.iter().zip(0..).map(|(x, seq)| (r.device.id.0, seq, x)))
+            .collect();
         insert_rows(
             conn,
-            "INSERT INTO ip_ranges (device_id, ip, first_seen, last_seen)",
+            "INSERT INTO ip_ranges (device_id, seq, ip, first_seen, last_seen)",
             "",
-            4,
+            5,
             &ranges,
-            |a, (id, x)| {
+            |a, (id, seq, x)| {
                 a.add(*id)?;
-                a.add(x.ip.to_string())?;
+                a.add(*seq)?;
+                a.add(text(&x.ip.to_string()))?;
                 a.add(nanos(x.first_seen))?;
                 a.add(nanos(x.last_seen))
             },
         )
         .await?;
 
-        let services: Vec<(i64, &ward_core::Service)> =
-            c.devices.iter().flat_map(|r| r.services.iter().map(|s| (r.device.id.0, s))).collect();
+        let services: Vec<(i64, i64, &ward_core::Service)> = c
+            .devices
+            .iter()
+            .flat_map(|r| r.services.iter().zip(0..).map(|(s, seq)| (r.device.id.0, seq, s)))
+            .collect();
         insert_rows(
             conn,
-            "INSERT INTO services (device_id, proto, port, app, flows, first_seen, last_seen)",
+            "INSERT INTO services (device_id, seq, proto, port, app, flows, first_seen, last_seen)",
             "",
-            7,
+            8,
             &services,
-            |a, (id, s)| {
+            |a, (id, seq, s)| {
                 a.add(*id)?;
+                a.add(*seq)?;
                 a.add(i64::from(s.proto))?;
                 a.add(i64::from(s.port))?;
-                a.add(s.app.as_deref())?;
+                a.add(s.app.as_deref().map(|app| texts.get(app)))?;
                 a.add(count(s.flows))?;
                 a.add(nanos(s.first_seen))?;
                 a.add(nanos(s.last_seen))
@@ -458,7 +511,7 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
             a.add(merged_into(&merges, e.responder.0))?;
             a.add(i64::from(e.proto))?;
             a.add(i64::from(e.port))?;
-            a.add(e.app.as_str())?;
+            a.add(texts.get(&e.app))?;
             a.add(e.hour)?;
             a.add(count(e.flows))?;
             a.add(count(e.packets))?;
@@ -476,10 +529,10 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
         |a, e| {
             a.add(nanos(e.ts))?;
             a.add(e.device.0)?;
-            a.add(e.kind.as_str())?;
-            a.add(e.old.as_deref())?;
-            a.add(e.new.as_deref())?;
-            a.add(e.evidence.as_str())
+            a.add(texts.get(e.kind.as_str()))?;
+            a.add(e.old.as_deref().map(text))?;
+            a.add(e.new.as_deref().map(text))?;
+            a.add(texts.get(&e.evidence))
         },
     )
     .await?;
@@ -511,6 +564,20 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
     Ok(())
 }
 
+/// `%needle%` for LIKE, with the needle's own `%`, `_` and `\` escaped.
+fn like_pattern(needle: &str) -> String {
+    let mut p = String::with_capacity(needle.len() + 2);
+    p.push('%');
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
 /// A value bound into a query built from a [`DeviceQuery`].
 enum Bound {
     Text(String),
@@ -527,9 +594,8 @@ fn device_filter(q: &DeviceQuery) -> (String, Vec<Bound>) {
         binds.push(Bound::Text(class.clone()));
     }
     if let Some(vendor) = q.vendor.as_deref().filter(|v| !v.is_empty()) {
-        // `lower` in SQLite folds ASCII only, so the needle is folded the same way.
-        clauses.push("instr(lower(vendor), ?) > 0");
-        binds.push(Bound::Text(vendor.to_ascii_lowercase()));
+        clauses.push("vendor LIKE ? ESCAPE '\\'");
+        binds.push(Bound::Text(like_pattern(vendor)));
     }
     if let Some(criticality) = &q.criticality {
         clauses.push("criticality = ?");
@@ -544,20 +610,24 @@ fn device_filter(q: &DeviceQuery) -> (String, Vec<Bound>) {
         binds.push(Bound::Int(i64::from(vlan)));
     }
     if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
-        // Joined with a unit separator so that a needle cannot match across two fields.
+        // LIKE folds ASCII case as it compares, without building lowered copies of every
+        // row's text; the needle's wildcards are escaped so that it matches literally.
         clauses.push(
-            "instr(lower(macs || char(31) || ips || char(31) || coalesce(class, '') || char(31) \
-             || coalesce(vendor, '') || char(31) || coalesce(model, '') || char(31) \
-             || coalesce(description, '')), ?) > 0",
+            "(macs LIKE ? ESCAPE '\\' OR ips LIKE ? ESCAPE '\\' OR class LIKE ? ESCAPE '\\' \
+             OR vendor LIKE ? ESCAPE '\\' OR model LIKE ? ESCAPE '\\' \
+             OR description LIKE ? ESCAPE '\\')",
         );
-        binds.push(Bound::Text(text.to_ascii_lowercase()));
+        let pattern = like_pattern(text);
+        for _ in 0..6 {
+            binds.push(Bound::Text(pattern.clone()));
+        }
     }
     let sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
     (sql, binds)
 }
 
 /// `ORDER BY` for a sort key of [`DeviceQuery::sort`]: only these fixed expressions ever
-/// reach the SQL. Missing values sort last both ways; ties go by id.
+/// reach the SQL. Missing values sort last both ways.
 fn device_order(sort: Option<&str>) -> Result<String> {
     let sort = sort.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("id");
     let (descending, name) = match sort.strip_prefix('-') {
@@ -587,10 +657,13 @@ fn device_order(sort: Option<&str>) -> Result<String> {
         }
     };
     let dir = if descending { "DESC" } else { "ASC" };
-    Ok(if name == "id" {
-        format!(" ORDER BY id {dir}")
-    } else {
-        format!(" ORDER BY ({expr}) IS NULL, {expr} {dir}, id ASC")
+    // Ties go by id in the same direction, and columns that are never null get no "nulls
+    // last" term: both keep an index on the column usable for the order (and a query with a
+    // limit from sorting the whole table).
+    Ok(match name {
+        "id" => format!(" ORDER BY id {dir}"),
+        "first_seen" | "last_seen" => format!(" ORDER BY {expr} {dir}, id {dir}"),
+        _ => format!(" ORDER BY ({expr}) IS NULL, {expr} {dir}, id {dir}"),
     })
 }
 
@@ -604,62 +677,29 @@ fn bind_all<'q>(mut q: Query<'q>, binds: Vec<Bound>) -> Query<'q> {
     q
 }
 
-/// Finds the record of `id` in records sorted by id.
-fn record_of(records: &mut [DeviceRecord], id: i64) -> Option<&mut DeviceRecord> {
-    let at = records.binary_search_by_key(&id, |r| r.device.id.0).ok()?;
-    records.get_mut(at)
-}
-
 impl Store for SqliteStore {
     async fn snapshot(&self) -> Result<Snapshot> {
-        // One read transaction, so that devices and what hangs off them agree.
+        // One read transaction, so that every chunk and the overrides agree.
         let mut tx = self.reader.begin().await?;
+        let sql = format!(
+            "SELECT json_group_array(json_array({}, {})), max(d.id)
+             FROM (SELECT * FROM devices WHERE id > ? ORDER BY id LIMIT ?) AS d",
+            rows::DEVICE_JSON,
+            rows::ATTACHED_JSON
+        );
         let mut devices = Vec::new();
-        {
-            let sql = format!("SELECT {} FROM devices ORDER BY id", rows::DEVICE_COLUMNS);
-            let mut stream = sqlx::query(AssertSqlSafe(sql)).fetch(&mut *tx);
-            while let Some(row) = stream.try_next().await? {
-                devices.push(DeviceRecord {
-                    device: rows::device(&row)?,
-                    facts: Vec::new(),
-                    ip_ranges: Vec::new(),
-                    services: Vec::new(),
-                });
-            }
-        }
-        {
-            let mut stream = sqlx::query(
-                "SELECT device_id, key, value, source, confidence, first_seen, last_seen
-                 FROM facts ORDER BY device_id, key, value",
-            )
-            .fetch(&mut *tx);
-            while let Some(row) = stream.try_next().await? {
-                if let Some(r) = record_of(&mut devices, row.try_get(0)?) {
-                    r.facts.push(rows::fact(&row, 1)?);
-                }
-            }
-        }
-        {
-            let mut stream =
-                sqlx::query("SELECT device_id, ip, first_seen, last_seen FROM ip_ranges ORDER BY rowid")
-                    .fetch(&mut *tx);
-            while let Some(row) = stream.try_next().await? {
-                if let Some(r) = record_of(&mut devices, row.try_get(0)?) {
-                    r.ip_ranges.push(rows::ip_range(&row, 1)?);
-                }
-            }
-        }
-        {
-            let mut stream = sqlx::query(
-                "SELECT device_id, proto, port, app, flows, first_seen, last_seen
-                 FROM services ORDER BY rowid",
-            )
-            .fetch(&mut *tx);
-            while let Some(row) = stream.try_next().await? {
-                if let Some(r) = record_of(&mut devices, row.try_get(0)?) {
-                    r.services.push(rows::service(&row, 1)?);
-                }
-            }
+        let mut after = i64::MIN;
+        loop {
+            let row = sqlx::query(AssertSqlSafe(sql.clone()))
+                .bind(after)
+                .bind(SNAPSHOT_CHUNK)
+                .fetch_one(&mut *tx)
+                .await?;
+            let Some(last) = row.try_get::<Option<i64>, _>(1)? else { break };
+            let mut chunk = rows::devices_from_json(row.try_get(0)?)?;
+            chunk.sort_unstable_by_key(|r| r.device.id);
+            devices.extend(chunk);
+            after = last;
         }
         let overrides = sqlx::query(
             "SELECT device_id, key, value, set_by, set_at FROM overrides ORDER BY device_id, key",
@@ -704,15 +744,25 @@ impl Store for SqliteStore {
     async fn list(&self, query: &DeviceQuery) -> Result<Vec<Device>> {
         let order = device_order(query.sort.as_deref())?;
         let (filter, binds) = device_filter(query);
-        let sql = format!("SELECT {} FROM devices{filter}{order} LIMIT ? OFFSET ?", rows::DEVICE_COLUMNS);
+        // The page is chosen and ordered in the subquery, on ids and sort keys only (narrow
+        // rows to sort); CROSS JOIN keeps it the outer loop, so the aggregate receives the
+        // rows in its order (a subquery with a LIMIT is never flattened into the aggregate).
+        // An ORDER BY inside the aggregate would sort the finished JSON texts a second time.
+        let sql = format!(
+            "SELECT json_group_array(json_array({}, {}))
+             FROM (SELECT id FROM devices{filter}{order} LIMIT ? OFFSET ?) AS p
+             CROSS JOIN devices AS d ON d.id = p.id",
+            rows::DEVICE_JSON,
+            rows::NOTHING_ATTACHED
+        );
         let limit = query.limit.map(count).unwrap_or(-1);
         let offset = query.offset.map(count).unwrap_or(0);
-        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), binds)
+        let row = bind_all(sqlx::query(AssertSqlSafe(sql)), binds)
             .bind(limit)
             .bind(offset)
-            .fetch_all(&self.reader)
+            .fetch_one(&self.reader)
             .await?;
-        rows.iter().map(rows::device).collect()
+        Ok(rows::devices_from_json(row.try_get(0)?)?.into_iter().map(|r| r.device).collect())
     }
 
     async fn count(&self, query: &DeviceQuery) -> Result<u64> {
@@ -755,42 +805,13 @@ impl Store for SqliteStore {
     }
 
     async fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>> {
-        let mut tx = self.reader.begin().await?;
-        let sql = format!("SELECT {} FROM devices WHERE id = ?", rows::DEVICE_COLUMNS);
-        let Some(row) = sqlx::query(AssertSqlSafe(sql)).bind(id.0).fetch_optional(&mut *tx).await? else {
-            return Ok(None);
-        };
-        let device = rows::device(&row)?;
-        let facts = sqlx::query(
-            "SELECT key, value, source, confidence, first_seen, last_seen FROM facts
-             WHERE device_id = ? ORDER BY key, value",
-        )
-        .bind(id.0)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| rows::fact(r, 0))
-        .collect::<Result<_>>()?;
-        let ip_ranges =
-            sqlx::query("SELECT ip, first_seen, last_seen FROM ip_ranges WHERE device_id = ? ORDER BY rowid")
-                .bind(id.0)
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| rows::ip_range(r, 0))
-                .collect::<Result<_>>()?;
-        let services = sqlx::query(
-            "SELECT proto, port, app, flows, first_seen, last_seen FROM services
-             WHERE device_id = ? ORDER BY rowid",
-        )
-        .bind(id.0)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| rows::service(r, 0))
-        .collect::<Result<_>>()?;
-        tx.rollback().await?;
-        Ok(Some(DeviceRecord { device, facts, ip_ranges, services }))
+        let sql = format!(
+            "SELECT json_group_array(json_array({}, {})) FROM devices AS d WHERE d.id = ?",
+            rows::DEVICE_JSON,
+            rows::ATTACHED_JSON
+        );
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id.0).fetch_one(&self.reader).await?;
+        Ok(rows::devices_from_json(row.try_get(0)?)?.pop())
     }
 
     async fn peers(&self, id: DeviceId) -> Result<Vec<Peer>> {

@@ -1,8 +1,10 @@
 //! Conversions between `ward-core` records and SQLite values. Stored text is read back
 //! without panicking: a value this build cannot parse is a [`StoreError::Database`] naming it.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
+use serde::Deserialize;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use ward_core::{
@@ -10,7 +12,7 @@ use ward_core::{
     Lifecycle, Mac, Override, Service, Severity, Timestamp,
 };
 
-use crate::{Import, Result, StoreError};
+use crate::{DeviceRecord, Import, Result, StoreError};
 
 /// Nanoseconds as SQLite's signed 64-bit integer. `u64` nanoseconds past 2262 wrap, and come
 /// back unchanged through [`ts`]; only their order in SQL would be wrong, centuries from now.
@@ -79,7 +81,7 @@ pub(super) fn join<T: std::fmt::Display>(items: &[T]) -> String {
     s
 }
 
-/// The devices columns, in the order [`device`] reads them.
+/// The devices columns written by an insert, in the order [`super::bind_device`] binds them.
 pub(super) const DEVICE_COLUMNS: &str = "id, keys, macs, ips, ip_key, vlans, randomized_mac, \
     router, first_seen, last_seen, class, class_source, class_confidence, vendor, \
     vendor_source, vendor_confidence, model, model_source, model_confidence, firmware, \
@@ -89,82 +91,180 @@ pub(super) const DEVICE_COLUMNS: &str = "id, keys, macs, ips, ip_key, vlans, ran
 /// How many columns [`DEVICE_COLUMNS`] names.
 pub(super) const DEVICE_COLUMN_COUNT: usize = 30;
 
-fn derived(row: &SqliteRow, at: usize) -> Result<Option<Derived>> {
-    let value: Option<String> = row.try_get(at)?;
-    Ok(match value {
-        None => None,
-        Some(value) => Some(Derived {
-            value,
-            source: row.try_get::<Option<String>, _>(at + 1)?.unwrap_or_default(),
-            confidence: confidence(row.try_get::<Option<i64>, _>(at + 2)?.unwrap_or(0)),
-        }),
+/// A device row of the table aliased `d` as one JSON array, in [`DeviceJson`]'s order, for
+/// `json_array(..)`: reads hand SQLite's JSON to serde in one value rather than fetching
+/// rows one by one (the driver's per-row cost, not SQLite's, dominated large reads).
+pub(super) const DEVICE_JSON: &str = "d.id, d.keys, d.macs, d.ips, json(d.vlans), \
+    d.randomized_mac, d.router, d.first_seen, d.last_seen, d.class, d.class_source, \
+    d.class_confidence, d.vendor, d.vendor_source, d.vendor_confidence, d.model, \
+    d.model_source, d.model_confidence, d.firmware, d.firmware_source, d.firmware_confidence, \
+    d.os, d.os_source, d.os_confidence, d.criticality, d.criticality_source, \
+    d.criticality_confidence, d.description, d.state";
+
+/// What hangs off a device `d`, as three JSON arrays after [`DEVICE_JSON`]. Their order is
+/// restored in Rust ([`devices_from_json`]), which is cheaper than sorting in each aggregate
+/// (and a scalar subquery's JSON keeps its JSON subtype, so no `json()` re-parse is needed).
+pub(super) const ATTACHED_JSON: &str = "(SELECT json_group_array(json_array(key, value, \
+    source, confidence, first_seen, last_seen)) FROM facts WHERE device_id = d.id), \
+    (SELECT json_group_array(json_array(seq, ip, first_seen, last_seen)) \
+    FROM ip_ranges WHERE device_id = d.id), \
+    (SELECT json_group_array(json_array(seq, proto, port, app, flows, first_seen, last_seen)) \
+    FROM services WHERE device_id = d.id)";
+
+/// Nothing attached (a listing): three nulls in place of [`ATTACHED_JSON`].
+pub(super) const NOTHING_ATTACHED: &str = "NULL, NULL, NULL";
+
+/// A device as [`DEVICE_JSON`] and [`ATTACHED_JSON`] give it.
+#[derive(Deserialize)]
+pub(super) struct DeviceJson<'a> {
+    id: i64,
+    #[serde(borrow)]
+    keys: Cow<'a, str>,
+    #[serde(borrow)]
+    macs: Cow<'a, str>,
+    #[serde(borrow)]
+    ips: Cow<'a, str>,
+    vlans: Vec<u16>,
+    randomized_mac: i64,
+    router: i64,
+    first_seen: i64,
+    last_seen: i64,
+    class: Option<String>,
+    class_source: Option<String>,
+    class_confidence: Option<i64>,
+    vendor: Option<String>,
+    vendor_source: Option<String>,
+    vendor_confidence: Option<i64>,
+    model: Option<String>,
+    model_source: Option<String>,
+    model_confidence: Option<i64>,
+    firmware: Option<String>,
+    firmware_source: Option<String>,
+    firmware_confidence: Option<i64>,
+    os: Option<String>,
+    os_source: Option<String>,
+    os_confidence: Option<i64>,
+    criticality: Option<String>,
+    criticality_source: Option<String>,
+    criticality_confidence: Option<i64>,
+    description: Option<String>,
+    #[serde(borrow)]
+    state: Cow<'a, str>,
+    facts: Option<Vec<FactJson>>,
+    #[serde(borrow)]
+    ip_ranges: Option<Vec<RangeJson<'a>>>,
+    services: Option<Vec<ServiceJson>>,
+}
+
+#[derive(Deserialize)]
+struct FactJson {
+    key: String,
+    value: String,
+    source: String,
+    confidence: i64,
+    first_seen: i64,
+    last_seen: i64,
+}
+
+#[derive(Deserialize)]
+struct RangeJson<'a> {
+    seq: i64,
+    #[serde(borrow)]
+    ip: Cow<'a, str>,
+    first_seen: i64,
+    last_seen: i64,
+}
+
+#[derive(Deserialize)]
+struct ServiceJson {
+    seq: i64,
+    proto: i64,
+    port: i64,
+    app: Option<String>,
+    flows: i64,
+    first_seen: i64,
+    last_seen: i64,
+}
+
+fn derived(value: Option<String>, source: Option<String>, conf: Option<i64>) -> Option<Derived> {
+    value.map(|value| Derived {
+        value,
+        source: source.unwrap_or_default(),
+        confidence: confidence(conf.unwrap_or(0)),
     })
 }
 
-/// A device from a row selected with [`DEVICE_COLUMNS`].
-pub(super) fn device(row: &SqliteRow) -> Result<Device> {
-    let keys: &str = row.try_get(1)?;
-    let macs: &str = row.try_get(2)?;
-    let ips: &str = row.try_get(3)?;
-    let vlans: &str = row.try_get(5)?;
-    let state: &str = row.try_get(29)?;
-    Ok(Device {
-        id: DeviceId(row.try_get(0)?),
-        keys: keys.split_whitespace().map(parse_key).collect::<Result<_>>()?,
-        macs: macs
-            .split_whitespace()
-            .map(|m| m.parse::<Mac>().map_err(|_| corrupt("MAC", m)))
-            .collect::<Result<_>>()?,
-        ips: ips.split_whitespace().map(parse_ip).collect::<Result<_>>()?,
-        vlans: serde_json::from_str(vlans).map_err(|_| corrupt("VLAN list", vlans))?,
-        randomized_mac: row.try_get(6)?,
-        router: row.try_get(7)?,
-        first_seen: ts(row.try_get(8)?),
-        last_seen: ts(row.try_get(9)?),
-        class: derived(row, 10)?,
-        vendor: derived(row, 13)?,
-        model: derived(row, 16)?,
-        firmware: derived(row, 19)?,
-        os: derived(row, 22)?,
-        criticality: derived(row, 25)?,
-        description: row.try_get(28)?,
-        state: state.parse::<Lifecycle>().map_err(|_| corrupt("state", state))?,
-    })
+/// Devices from a JSON array of [`DeviceJson`], in its order; facts in (key, value) order,
+/// address ranges and services in the order they were written.
+pub(super) fn devices_from_json(text: &str) -> Result<Vec<DeviceRecord>> {
+    let rows: Vec<DeviceJson<'_>> = serde_json::from_str(text)
+        .map_err(|e| StoreError::Database(format!("stored devices are not readable: {e}")))?;
+    rows.into_iter().map(DeviceJson::into_record).collect()
 }
 
-/// A fact from `key, value, source, confidence, first_seen, last_seen` at `at..`.
-pub(super) fn fact(row: &SqliteRow, at: usize) -> Result<Fact> {
-    Ok(Fact {
-        key: row.try_get(at)?,
-        value: row.try_get(at + 1)?,
-        source: row.try_get(at + 2)?,
-        confidence: confidence(row.try_get(at + 3)?),
-        first_seen: ts(row.try_get(at + 4)?),
-        last_seen: ts(row.try_get(at + 5)?),
-    })
-}
-
-/// An address range from `ip, first_seen, last_seen` at `at..`.
-pub(super) fn ip_range(row: &SqliteRow, at: usize) -> Result<IpRange> {
-    Ok(IpRange {
-        ip: parse_ip(row.try_get(at)?)?,
-        first_seen: ts(row.try_get(at + 1)?),
-        last_seen: ts(row.try_get(at + 2)?),
-    })
-}
-
-/// A service from `proto, port, app, flows, first_seen, last_seen` at `at..`.
-pub(super) fn service(row: &SqliteRow, at: usize) -> Result<Service> {
-    let proto: i64 = row.try_get(at)?;
-    let port: i64 = row.try_get(at + 1)?;
-    Ok(Service {
-        proto: u8::try_from(proto).map_err(|_| corrupt("protocol", &proto.to_string()))?,
-        port: u16::try_from(port).map_err(|_| corrupt("port", &port.to_string()))?,
-        app: row.try_get(at + 2)?,
-        flows: uncount(row.try_get(at + 3)?),
-        first_seen: ts(row.try_get(at + 4)?),
-        last_seen: ts(row.try_get(at + 5)?),
-    })
+impl DeviceJson<'_> {
+    fn into_record(self) -> Result<DeviceRecord> {
+        let device = Device {
+            id: DeviceId(self.id),
+            keys: self.keys.split_whitespace().map(parse_key).collect::<Result<_>>()?,
+            macs: self
+                .macs
+                .split_whitespace()
+                .map(|m| m.parse::<Mac>().map_err(|_| corrupt("MAC", m)))
+                .collect::<Result<_>>()?,
+            ips: self.ips.split_whitespace().map(parse_ip).collect::<Result<_>>()?,
+            vlans: self.vlans,
+            randomized_mac: self.randomized_mac != 0,
+            router: self.router != 0,
+            first_seen: ts(self.first_seen),
+            last_seen: ts(self.last_seen),
+            class: derived(self.class, self.class_source, self.class_confidence),
+            vendor: derived(self.vendor, self.vendor_source, self.vendor_confidence),
+            model: derived(self.model, self.model_source, self.model_confidence),
+            firmware: derived(self.firmware, self.firmware_source, self.firmware_confidence),
+            os: derived(self.os, self.os_source, self.os_confidence),
+            criticality: derived(self.criticality, self.criticality_source, self.criticality_confidence),
+            description: self.description,
+            state: self.state.parse::<Lifecycle>().map_err(|_| corrupt("state", &self.state))?,
+        };
+        let mut facts = self.facts.unwrap_or_default();
+        facts.sort_unstable_by(|a, b| (&a.key, &a.value).cmp(&(&b.key, &b.value)));
+        let mut ranges = self.ip_ranges.unwrap_or_default();
+        ranges.sort_unstable_by_key(|r| r.seq);
+        let mut services = self.services.unwrap_or_default();
+        services.sort_unstable_by_key(|s| s.seq);
+        let facts = facts
+            .into_iter()
+            .map(|f| Fact {
+                key: f.key,
+                value: f.value,
+                source: f.source,
+                confidence: confidence(f.confidence),
+                first_seen: ts(f.first_seen),
+                last_seen: ts(f.last_seen),
+            })
+            .collect();
+        let ip_ranges = ranges
+            .into_iter()
+            .map(|r| {
+                Ok(IpRange { ip: parse_ip(&r.ip)?, first_seen: ts(r.first_seen), last_seen: ts(r.last_seen) })
+            })
+            .collect::<Result<_>>()?;
+        let services = services
+            .into_iter()
+            .map(|s| {
+                Ok(Service {
+                    proto: u8::try_from(s.proto).map_err(|_| corrupt("protocol", &s.proto.to_string()))?,
+                    port: u16::try_from(s.port).map_err(|_| corrupt("port", &s.port.to_string()))?,
+                    app: s.app,
+                    flows: uncount(s.flows),
+                    first_seen: ts(s.first_seen),
+                    last_seen: ts(s.last_seen),
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(DeviceRecord { device, facts, ip_ranges, services })
+    }
 }
 
 /// An override from `device_id, key, value, set_by, set_at`.
