@@ -918,6 +918,35 @@ fn classify_speed_release() {
     println!("100000 devices, {n} derived facts, {:?}", start.elapsed());
 }
 
+/// Every rule evaluated, without the index: what `classify` must equal.
+fn classify_without_index(rules: &Rules, facts: &[Fact]) -> Vec<Fact> {
+    let all = (0..rules.len() as u32).collect();
+    rules.evaluate(&Device::new(facts), all)
+}
+
+#[test]
+fn the_index_loses_no_rule() {
+    let rules = Rules::builtin();
+    for (_, facts, ..) in DEVICES {
+        let facts: Vec<Fact> = facts.iter().map(|(k, v, s, c)| fact(k, v, s, *c)).collect();
+        assert_eq!(rules.classify(&facts), classify_without_index(&rules, &facts));
+    }
+}
+
+#[test]
+fn non_ascii_values_match_with_unicode_rules() {
+    // The regex set is asked about ASCII values only; these take the other path.
+    let (_, v, _, _) = classify(&[("manufacturer", "DRÄGERWERK AG", "lldp.med.manufacturer", 85)]);
+    assert_eq!(v.as_deref(), Some("Dräger"));
+    let (c, v, m, _) = classify(&[("model", "Infinity Delta XL – ICU", "lldp.med.model", 85)]);
+    assert_eq!(
+        (c.as_deref(), v.as_deref(), m.as_deref()),
+        (Some("patient_monitor"), Some("Dräger"), Some("Infinity Delta"))
+    );
+    let (c, ..) = classify(&[("hostname", "Zoë’s-iPhone", "dhcp.option12", 80)]);
+    assert_eq!(c.as_deref(), Some("phone"));
+}
+
 fn any_fact() -> impl Strategy<Value = Fact> {
     let key = prop_oneof![
         proptest::sample::select(FACT_KEYS.to_vec()).prop_map(str::to_owned),
@@ -980,7 +1009,8 @@ proptest! {
         }
         let mut reversed = facts.clone();
         reversed.reverse();
-        prop_assert_eq!(rules.classify(&reversed), derived);
+        prop_assert_eq!(rules.classify(&reversed), derived.clone());
+        prop_assert_eq!(classify_without_index(&rules, &facts), derived);
     }
 
     #[test]
