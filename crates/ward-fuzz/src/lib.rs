@@ -283,6 +283,38 @@ pub fn hl7(data: &[u8]) {
     flow_target(ward_dissect::hl7::Hl7Dissector, data);
 }
 
+/// Classification rule files: any text is compiled or refused with an error naming the file,
+/// and rules that compile classify facts made of the same text (under every fact key)
+/// without a panic, deriving only their six keys.
+pub fn classification_rules(data: &[u8]) {
+    use ward_inventory::classify::{DERIVED_KEYS, FACT_KEYS, Rules};
+    let text = String::from_utf8_lossy(data);
+    let rules = match Rules::from_toml("fuzz.toml", &text) {
+        Ok(rules) => rules,
+        Err(e) => {
+            assert!(e.to_string().starts_with("fuzz.toml"), "an error names its file: {e}");
+            return;
+        }
+    };
+    let values: Vec<&str> = text.lines().take(4).collect();
+    let facts: Vec<ward_core::Fact> = FACT_KEYS
+        .iter()
+        .zip(values.iter().cycle())
+        .map(|(key, value)| ward_core::Fact {
+            key: (*key).to_owned(),
+            value: (*value).to_owned(),
+            source: "fuzz.field".to_owned(),
+            confidence: 70,
+            first_seen: Timestamp::from_secs(1),
+            last_seen: Timestamp::from_secs(2),
+        })
+        .collect();
+    for f in rules.classify(&facts) {
+        assert!(DERIVED_KEYS.contains(&f.key.as_str()), "derived {}", f.key);
+        assert!(f.source.starts_with("rule:") && f.confidence <= 70);
+    }
+}
+
 /// DICOM associations.
 pub fn dicom(data: &[u8]) {
     flow_target(ward_dissect::dicom::DicomDissector, data);
@@ -312,7 +344,7 @@ pub fn poct1a(data: &[u8]) {
 pub type Target = fn(&[u8]);
 
 /// All targets, by name.
-pub const TARGETS: [(&str, Target); 21] = [
+pub const TARGETS: [(&str, Target); 22] = [
     ("capture_file", capture_file),
     ("decode_frame", decode_frame),
     ("sensor", sensor),
@@ -334,4 +366,5 @@ pub const TARGETS: [(&str, Target); 21] = [
     ("modbus", modbus),
     ("bacnet", bacnet),
     ("poct1a", poct1a),
+    ("classification_rules", classification_rules),
 ];

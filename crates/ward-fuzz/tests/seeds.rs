@@ -80,3 +80,31 @@ fn every_target_survives_the_seeds() {
     );
     assert!(frames > 3000);
 }
+
+#[test]
+fn classification_rules_survive_the_builtin_files() {
+    // The builtin rule files, whole, cut in four places (mostly refused: a cut must be an
+    // error, never a panic), and with one byte changed in a few places. Compiling regexes is
+    // slow in debug builds, so this is a smoke test; the fuzz target explores.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ward-inventory/rules");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut runs = 0;
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        ward_fuzz::classification_rules(&bytes);
+        for cut in (0..bytes.len()).step_by(bytes.len() / 4 + 1).skip(1) {
+            ward_fuzz::classification_rules(&bytes[..cut]);
+            runs += 1;
+        }
+        for i in (0..bytes.len()).step_by(bytes.len() / 4 + 1).map(|i| i + 17) {
+            let mut changed = bytes.clone();
+            let Some(b) = changed.get_mut(i) else { continue };
+            *b = b.wrapping_add(13);
+            ward_fuzz::classification_rules(&changed);
+            runs += 1;
+        }
+    }
+    eprintln!("replayed {runs} rule files");
+}

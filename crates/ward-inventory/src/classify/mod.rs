@@ -42,6 +42,7 @@ use std::sync::{Arc, OnceLock};
 
 use hashbrown::HashMap;
 use regex::Captures;
+use regex::bytes::{RegexSet, RegexSetBuilder};
 use ward_core::{Fact, Timestamp};
 
 pub use rule::FACT_KEYS;
@@ -108,6 +109,58 @@ pub enum RuleError {
     },
 }
 
+/// The rules whose first positive condition reads one fact key. Most such conditions are
+/// regexes (product names, OUI owners): a `RegexSet` of them tells in one pass over a value
+/// which rules can hold, instead of running each regex in turn.
+///
+/// The set only picks candidates; each candidate's own regex decides. It is compiled without
+/// Unicode and only asked about ASCII values, on which both modes agree: with Unicode classes
+/// and case folding, the sets' lazy DFAs outgrew their caches and matching fell back to the
+/// PikeVM (10 times slower than running each regex). A non-ASCII value, or a pattern the
+/// ASCII mode refuses, makes the rules candidates without asking the set.
+#[derive(Clone, Debug, Default)]
+struct KeyIndex {
+    /// Rules evaluated whenever a device has a fact under the key.
+    always: Vec<u32>,
+    /// Rules whose first positive condition is a regex.
+    by_regex: Vec<u32>,
+    /// Their set, built when first needed (only keys devices have cost anything), and
+    /// shared by the clones of these rules (`Rules::builtin` hands out clones).
+    set: Arc<OnceLock<AsciiSet>>,
+}
+
+#[derive(Clone, Debug)]
+struct AsciiSet {
+    /// `None` when not one pattern compiles in ASCII mode.
+    set: Option<RegexSet>,
+    /// The rule of each of the set's patterns.
+    rules: Vec<u32>,
+    /// Rules whose regex the ASCII mode refuses: always evaluated.
+    outside: Vec<u32>,
+}
+
+impl AsciiSet {
+    fn build(rules: &[Rule], numbers: &[u32]) -> AsciiSet {
+        let pattern = |n: u32| match rules.get(n as usize).and_then(Rule::anchor).map(|c| &c.test) {
+            Some(Test::Regex(re)) => Some(re.as_str()),
+            _ => None,
+        };
+        let mut ok: Vec<u32> = numbers.iter().copied().filter(|&n| pattern(n).is_some()).collect();
+        let mut outside = Vec::new();
+        let mut set = ascii_set(ok.iter().filter_map(|&n| pattern(n)));
+        if set.is_none() {
+            // Some pattern is refused (a non-ASCII class, a size limit): find which, the slow way.
+            (ok, outside) =
+                ok.into_iter().partition(|&n| pattern(n).is_some_and(|p| ascii_set([p]).is_some()));
+            set = ascii_set(ok.iter().filter_map(|&n| pattern(n)));
+            if set.is_none() {
+                outside.append(&mut ok);
+            }
+        }
+        AsciiSet { set, rules: ok, outside }
+    }
+}
+
 /// What a rule is, for listings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RuleInfo<'a> {
@@ -127,8 +180,8 @@ pub struct RuleInfo<'a> {
 #[derive(Clone, Debug, Default)]
 pub struct Rules {
     rules: Vec<Rule>,
-    /// Rule numbers by the fact keys of their first positive condition, each list ascending.
-    by_key: HashMap<String, Vec<u32>>,
+    /// Rules by the fact keys of their first positive condition.
+    by_key: HashMap<String, KeyIndex>,
     /// A hash of each source file's name and text, in load order.
     sources: Vec<u64>,
 }
@@ -232,10 +285,18 @@ impl Rules {
             rule: r.id.clone(),
             problem: "too many rules".into(),
         })?;
-        let mut keys: Vec<&String> = r.anchor_keys().iter().collect();
+        let regex = matches!(r.anchor().map(|c| &c.test), Some(Test::Regex(_)));
+        let mut keys: Vec<&String> = r.anchor().map(|c| c.keys.iter().collect()).unwrap_or_default();
+        keys.sort();
         keys.dedup();
         for k in keys {
-            self.by_key.entry(k.clone()).or_default().push(n);
+            let ix = self.by_key.entry(k.clone()).or_default();
+            if regex {
+                ix.by_regex.push(n);
+                ix.set = Arc::new(OnceLock::new());
+            } else {
+                ix.always.push(n);
+            }
         }
         self.rules.push(r);
         Ok(())
@@ -290,13 +351,33 @@ impl Rules {
         let device = Device::new(facts);
         let mut candidates: Vec<u32> = Vec::new();
         for key in device.keys() {
-            if let Some(rules) = self.by_key.get(key) {
-                candidates.extend_from_slice(rules);
+            let Some(ix) = self.by_key.get(key) else { continue };
+            candidates.extend_from_slice(&ix.always);
+            if ix.by_regex.is_empty() {
+                continue;
+            }
+            let set = ix.set.get_or_init(|| AsciiSet::build(&self.rules, &ix.by_regex));
+            candidates.extend_from_slice(&set.outside);
+            for i in device.with_key(key) {
+                let value = &facts[i].value;
+                match &set.set {
+                    Some(s) if value.is_ascii() => {
+                        candidates
+                            .extend(s.matches(value.as_bytes()).iter().filter_map(|m| set.rules.get(m)));
+                    }
+                    // Unicode case folding and classes differ from ASCII mode only off ASCII.
+                    _ => candidates.extend_from_slice(&set.rules),
+                }
             }
         }
         candidates.sort_unstable();
         candidates.dedup();
 
+        self.evaluate(&device, candidates)
+    }
+
+    /// Evaluates the candidate rules (ascending numbers) on a device.
+    fn evaluate(&self, device: &Device<'_>, candidates: Vec<u32>) -> Vec<Fact> {
         let mut out: Vec<(Output, u8, u32, Fact)> = Vec::new();
         for n in candidates {
             let Some(r) = self.rules.get(n as usize) else { continue };
@@ -313,6 +394,17 @@ impl Rules {
         }
         result
     }
+}
+
+/// Patterns compiled as one set for ASCII input, if the ASCII mode accepts them all.
+fn ascii_set<'p>(patterns: impl IntoIterator<Item = &'p str>) -> Option<RegexSet> {
+    RegexSetBuilder::new(patterns)
+        .unicode(false)
+        .case_insensitive(true)
+        .size_limit(16 << 20)
+        .dfa_size_limit(16 << 20)
+        .build()
+        .ok()
 }
 
 /// A device's facts, sorted by key for lookups, with their lower-case values made on demand.

@@ -271,10 +271,10 @@ pub(crate) struct Rule {
 }
 
 impl Rule {
-    /// The keys of its first positive condition: a device without a fact under one of them
-    /// cannot match, so the rule is indexed by them.
-    pub(crate) fn anchor_keys(&self) -> &[String] {
-        self.conditions.iter().find(|c| !c.negate).map(|c| c.keys.as_slice()).unwrap_or(&[])
+    /// Its first positive condition: a device without a fact that passes it cannot match, so
+    /// the rule is indexed by its keys (and its regex).
+    pub(crate) fn anchor(&self) -> Option<&Condition> {
+        self.conditions.iter().find(|c| !c.negate)
     }
 
     /// The class it sets, when it sets a fixed one.
