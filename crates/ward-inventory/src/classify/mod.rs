@@ -65,6 +65,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("rules/it.toml", include_str!("../../rules/it.toml")),
     ("rules/consumer.toml", include_str!("../../rules/consumer.toml")),
     ("rules/vendors.toml", include_str!("../../rules/vendors.toml")),
+    ("rules/self-described.toml", include_str!("../../rules/self-described.toml")),
 ];
 
 /// A rule file that cannot be used.

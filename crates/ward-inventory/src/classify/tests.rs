@@ -471,8 +471,9 @@ const DEVICES: &[(&str, &[(&str, &str, &str, u8)], &str, Option<&str>, Option<&s
             ("model", "Tomoscan W64", "dicom.dataset.model_name", 80),
         ],
         "ct_modality",
-        None,
-        None,
+        // The maker and model the data set names, taken as said.
+        Some("Ward E2E Medical"),
+        Some("Tomoscan W64"),
     ),
     (
         "Ultrasound of clinical-net: pynetdicom",
@@ -482,7 +483,8 @@ const DEVICES: &[(&str, &[(&str, &str, &str, u8)], &str, Option<&str>, Option<&s
             ("modality", "US", "dicom.dataset.modality", 80),
         ],
         "us_modality",
-        None,
+        // No maker in a data set: the toolkit's, weakly.
+        Some("pydicom project"),
         None,
     ),
     (
@@ -495,7 +497,8 @@ const DEVICES: &[(&str, &[(&str, &str, &str, u8)], &str, Option<&str>, Option<&s
             ("ae_title", "PACS01", "dicom.called_ae", 80),
         ],
         "pacs",
-        None,
+        // DCMTK's maker, from the toolkit it runs.
+        Some("OFFIS"),
         None,
     ),
     (
@@ -664,8 +667,8 @@ const DEVICES: &[(&str, &[(&str, &str, &str, u8)], &str, Option<&str>, Option<&s
             ("model", "WPLC-220-HVAC", "modbus.device_id.model_name", 90),
         ],
         "plc",
-        None,
-        None,
+        Some("Ward E2E Automation"),
+        Some("WPLC-220-HVAC"),
     ),
     (
         "Schneider PLC by Modbus identification",
@@ -686,8 +689,8 @@ const DEVICES: &[(&str, &[(&str, &str, &str, u8)], &str, Option<&str>, Option<&s
             ("model", "WBC-3100 AHU controller", "bacnet.device.model_name", 90),
         ],
         "building_automation",
-        None,
-        None,
+        Some("Ward E2E Controls"),
+        Some("WBC-3100 AHU controller"),
     ),
     (
         "Siemens PXC of the sample over BACnet",
