@@ -22,7 +22,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use common::{assert_has, credential, device, is_root, values};
+use common::{assert_has, assert_identity, credential, device, is_root, values};
 
 /// The synthetic patient in every dataset and message: name ZZWARDTEST^QUINCE, id
 /// WPID-5523917, born 19230417. The name is searched by component, since DICOM pads values
@@ -432,6 +432,25 @@ fn devices_show_their_clinical_roles_and_stacks() {
     assert_has(bmsws, "role", "BACnet client");
     assert_eq!(bmsws["description"].as_str(), Some("BACnet client"));
 
+    // What each device is, from the protocol fields that said so; the maker where its
+    // traffic names one (a data set, Modbus or BACnet identification, the DICOM toolkit), and
+    // none guessed where nothing does (python-hl7, mosquitto).
+    assert_identity(device(&summary, &mac(10)), "pacs", "dicom.", Some("OFFIS"));
+    assert_identity(device(&summary, &mac(11)), "ct_modality", "dicom.", Some("Ward E2E Medical"));
+    assert_identity(device(&summary, &mac(12)), "us_modality", "dicom.", Some("Ward E2E Sonics"));
+    assert_identity(device(&summary, &mac(20)), "ehr_server", "hl7.msh3", None);
+    assert_identity(device(&summary, &mac(21)), "ehr_server", "hl7.msh3", None);
+    assert_identity(device(&summary, &mac(22)), "patient_monitor", "hl7.msh", None);
+    assert_identity(device(&summary, &mac(30)), "mqtt_broker", "mqtt", None);
+    assert_identity(device(&summary, &mac(31)), "infusion_pump", "mqtt.connect.client_id", None);
+    assert_identity(device(&summary, &mac(32)), "ventilator", "mqtt.", None);
+    assert_identity(device(&summary, &mac(40)), "plc", "modbus", Some("Ward E2E Automation"));
+    assert_identity(device(&summary, &mac(50)), "building_automation", "bacnet", Some("Ward E2E Controls"));
+    assert_eq!(device(&summary, &mac(11))["model"]["value"], "Tomoscan W64");
+    assert_eq!(device(&summary, &mac(50))["firmware"]["value"], "4.7.2");
+    // The dashboard only receives what the pump and the ventilator publish: it is neither.
+    assert!(device(&summary, &mac(33)).get("class").is_none(), "{:#}", device(&summary, &mac(33))["class"]);
+
     // No secret that crossed the wire reaches the output, JSON or readable.
     let readable = ward(home.path(), &["analyze"], &net.capture());
     let outputs = [json, readable];
@@ -494,6 +513,19 @@ fn patient_data_never_leaves_ward() {
     let probe = vec![("probe".to_owned(), b"x zzwardtest^quince wpid-5523917 1923-04-17 x".to_vec())];
     assert_eq!(find_leaks(&PATIENT, &probe, &[]).len(), 4, "the search misses forms");
 
+    // The inventory those runs wrote, and everything that reads it back.
+    let db = home.path().join("ward.db");
+    assert!(written.contains(&db), "the inventory was not written in Ward's folder");
+    for args in [
+        vec!["inventory", "export"],
+        vec!["inventory", "export", "--csv"],
+        vec!["inventory", "list", "--json"],
+        vec!["inventory", "events", "--json", "--limit", "100000"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ward")).args(&args).arg("--db").arg(&db).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        texts.push((format!("ward {}", args.join(" ")), out.stdout));
+    }
     let leaks = find_leaks(&PATIENT, &texts, &written);
     assert!(leaks.is_empty(), "patient data reached Ward's output:\n{}", leaks.join("\n"));
     // The JSON output is not empty: Ward did look at the traffic.

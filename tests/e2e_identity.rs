@@ -15,7 +15,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use common::{assert_has, credential, device, is_root};
+use common::{assert_has, assert_identity, credential, device, is_root};
 
 const TOOLS: [&str; 10] =
     ["ip", "tcpdump", "dnsmasq", "dhclient", "busybox", "lldpd", "snmpd", "snmpget", "curl", "openssl"];
@@ -72,6 +72,18 @@ fn devices_show_what_their_software_announced() {
     let text = String::from_utf8(out.stdout).unwrap();
     let summary: Value = serde_json::from_str(&text).unwrap();
     let logs = |h: &str| std::fs::read_to_string(dir.path().join(format!("{h}.log"))).unwrap_or_default();
+
+    // What each device is, and who made it, from the fields that said so.
+    assert_identity(device(&summary, "00:09:fb:77:00:11"), "infusion_pump", "lldp.med.", Some("BD"));
+    assert_identity(
+        device(&summary, "00:09:fb:77:00:12"),
+        "patient_monitor",
+        "dhcp.option60",
+        Some("Philips"),
+    );
+    assert_identity(device(&summary, "00:1b:54:77:00:02"), "switch", "lldp.capabilities", Some("Cisco"));
+    assert_eq!(device(&summary, "00:1b:54:77:00:02")["vendor"]["source"], "rule:oui-cisco oui.ma-l");
+    assert_eq!(device(&summary, "00:09:fb:77:00:11")["firmware"]["value"], "FW-9.33.1");
 
     // The infusion pump: dhclient's vendor class and host name, lldpd's LLDP-MED inventory
     // and its CDP.

@@ -234,3 +234,27 @@ pub(crate) fn credential(
             && c.get("accepted").and_then(Value::as_bool) == accepted
     })
 }
+
+/// Asserts a device's class, and its vendor or that it has none, each with evidence naming
+/// a protocol field that starts with `class_from` (`dhcp.`, `dicom.`, `lldp.`).
+#[allow(dead_code)]
+pub(crate) fn assert_identity(dev: &Value, class: &str, class_from: &str, vendor: Option<&str>) {
+    let c = &dev["class"];
+    assert_eq!(c["value"], class, "class of {}: {dev:#}", dev["key"]);
+    let source = c["source"].as_str().unwrap_or_default();
+    assert!(
+        source.starts_with("rule:") && source.split(' ').skip(1).any(|f| f.starts_with(class_from)),
+        "class of {} from {source:?}, not from a {class_from} field",
+        dev["key"]
+    );
+    assert!(dev["criticality"]["value"].is_string(), "criticality of {}", dev["key"]);
+    match vendor {
+        Some(v) => {
+            assert_eq!(dev["vendor"]["value"], v, "vendor of {}: {:#}", dev["key"], dev["vendor"]);
+            let from = dev["vendor"]["source"].as_str().unwrap_or_default();
+            assert!(from.split(' ').count() >= 2, "vendor of {} without its field: {from:?}", dev["key"]);
+        }
+        // Nothing on the wire names the maker: none is guessed.
+        None => assert!(dev.get("vendor").is_none(), "vendor of {} guessed: {:#}", dev["key"], dev["vendor"]),
+    }
+}
