@@ -597,12 +597,16 @@ fn device_filter(q: &DeviceQuery) -> (String, Vec<Bound>) {
         clauses.push("vendor LIKE ? ESCAPE '\\'");
         binds.push(Bound::Text(like_pattern(vendor)));
     }
+    // Criticality and state have a handful of values: with a class given, its index is the
+    // narrower one, and a unary `+` keeps SQLite from choosing theirs (which made a class and
+    // state query scan every active device).
+    let broad = q.class.is_some();
     if let Some(criticality) = &q.criticality {
-        clauses.push("criticality = ?");
+        clauses.push(if broad { "+criticality = ?" } else { "criticality = ?" });
         binds.push(Bound::Text(criticality.clone()));
     }
     if let Some(state) = q.state {
-        clauses.push("state = ?");
+        clauses.push(if broad { "+state = ?" } else { "state = ?" });
         binds.push(Bound::Text(state.as_str().into()));
     }
     if let Some(vlan) = q.vlan {
