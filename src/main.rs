@@ -236,18 +236,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         last_packet: report.counters.last_packet,
         packets: report.counters.packets,
     };
-    let hwm = || {
-        std::fs::read_to_string("/proc/self/status")
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    eprintln!("DEBUG after sensor: {} t={:?}", hwm(), std::time::Instant::now());
-    let t0 = std::time::Instant::now();
     let outcome = engine.finish(run).context("writing the inventory")?;
-    eprintln!("DEBUG after finish: {} took {:?}", hwm(), t0.elapsed());
     let mut summary = Summary::new(engine.sightings(), &report, outcome.devices);
     summary.files.extend(unopened);
     let failed = summary.files.iter().any(|f| f.error.is_some());

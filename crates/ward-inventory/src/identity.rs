@@ -472,6 +472,20 @@ impl Inventory {
                 );
             }
         }
+        if d.router {
+            // What the run's reading saw: this MAC sends for many addresses it does not claim.
+            upsert_fact(
+                &mut r.facts,
+                Fact {
+                    key: "forwarding".to_owned(),
+                    value: "many addresses".to_owned(),
+                    source: "flow.forwarding".to_owned(),
+                    confidence: 70,
+                    first_seen: first,
+                    last_seen: last,
+                },
+            );
+        }
         for c in &d.cleartext {
             let value = if c.phi { format!("{} with patient data", c.protocol) } else { c.protocol.clone() };
             upsert_fact(

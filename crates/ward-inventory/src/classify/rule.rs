@@ -21,6 +21,7 @@ pub const FACT_KEYS: &[&str] = &[
     "oui_vendor",
     "service",
     "cleartext",
+    "forwarding",
     // DHCP, DHCPv6.
     "hostname",
     "fqdn",
