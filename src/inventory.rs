@@ -9,7 +9,7 @@ use ward_core::{Criticality, Derived, Device, DeviceId, EventKind, IpProto, Life
 use ward_inventory::FIELDS;
 use ward_store::{Blocking, DeviceQuery, DeviceRef, EventQuery};
 
-use crate::report::{fit, list};
+use crate::report::{event_line, fit, list};
 
 /// Keys an override may set besides the resolved fields.
 const OTHER_KEYS: [&str; 5] = ["state", "name", "owner", "location", "notes"];
@@ -319,15 +319,7 @@ fn show(a: ShowArgs, out: &mut impl Write) -> Result<()> {
     }
     writeln!(out, "\nEvents")?;
     for e in &events {
-        writeln!(
-            out,
-            "  {}  {:<16} {} -> {}  [{}]",
-            e.ts,
-            e.kind.as_str(),
-            e.old.as_deref().unwrap_or("-"),
-            e.new.as_deref().unwrap_or("-"),
-            e.evidence
-        )?;
+        writeln!(out, "  {}", event_line(e, false))?;
     }
     Ok(())
 }
@@ -392,16 +384,7 @@ fn events(a: EventsArgs, out: &mut impl Write) -> Result<()> {
         return Ok(());
     }
     for e in &events {
-        writeln!(
-            out,
-            "{}  device {:<6} {:<16} {} -> {}  [{}]",
-            e.ts,
-            e.device,
-            e.kind.as_str(),
-            e.old.as_deref().unwrap_or("-"),
-            e.new.as_deref().unwrap_or("-"),
-            e.evidence
-        )?;
+        writeln!(out, "{}", event_line(e, true))?;
     }
     Ok(())
 }

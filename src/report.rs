@@ -270,18 +270,22 @@ pub(crate) fn write_inventory(w: &mut impl Write, inv: &crate::InventoryLine) ->
     let counts: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
     writeln!(w, "  events: {}", if counts.is_empty() { "none".to_owned() } else { counts.join(", ") })?;
     for e in inv.events.iter().filter(|e| e.kind != ward_core::EventKind::NewDevice).take(20) {
-        writeln!(
-            w,
-            "  {}  device {:<6} {:<16} {} -> {}  [{}]",
-            e.ts,
-            e.device,
-            e.kind.as_str(),
-            e.old.as_deref().unwrap_or("-"),
-            e.new.as_deref().unwrap_or("-"),
-            e.evidence
-        )?;
+        writeln!(w, "  {}", event_line(e, true))?;
     }
     Ok(())
+}
+
+/// One event on one line: time, (device,) kind, old -> new, and its evidence.
+pub(crate) fn event_line(e: &ward_core::InventoryEvent, with_device: bool) -> String {
+    let device = if with_device { format!("device {:<6} ", e.device) } else { String::new() };
+    format!(
+        "{}  {device}{:<16} {} -> {}  [{}]",
+        e.ts,
+        e.kind.as_str(),
+        e.old.as_deref().unwrap_or("-"),
+        e.new.as_deref().unwrap_or("-"),
+        e.evidence
+    )
 }
 
 #[cfg(test)]
