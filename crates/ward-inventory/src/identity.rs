@@ -48,6 +48,8 @@ const MAX_IP_RANGES: usize = 64;
 const MAX_SERVICES: usize = 128;
 /// The source prefix of facts derived by classification rules.
 const RULE_SOURCE: &str = "rule:";
+/// The fact naming the rule set (its fingerprint) that last classified a device.
+const RULES_KEY: &str = "rules";
 
 /// Settings of the inventory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,18 +223,37 @@ impl Inventory {
         }
         let now = self.slots.iter().filter(|s| !s.gone).map(|s| s.record.device.last_seen).max().max(now);
         let live: Vec<usize> = (0..self.slots.len()).filter(|&i| !self.slots[i].gone).collect();
-        for &i in &live {
+        // A device is classified again when this run saw it, or when the rules changed since
+        // it was last classified (its `rules` fact names the rule set). The others keep what
+        // the rules derived: on a large inventory, classifying every device at every run would
+        // cost seconds for nothing.
+        let version = rules.fingerprint();
+        let mut seen = vec![false; self.slots.len()];
+        for &i in &placed {
+            seen[i] = true;
+        }
+        let todo: Vec<usize> = live
+            .iter()
+            .copied()
+            .filter(|&i| {
+                seen[i]
+                    || !self.slots[i].record.facts.iter().any(|f| f.key == RULES_KEY && f.value == version)
+            })
+            .collect();
+        for &i in &todo {
             let facts = &mut self.slots[i].record.facts;
             // Rules see the observed facts; what they derived last time is derived again from
             // scratch, so a changed rule set takes effect everywhere. In one order always: a
             // rule reads the first fact that matches, so the facts of a device just seen and of
             // the same device read back from the store must line up.
-            facts.retain(|f| !f.source.starts_with(RULE_SOURCE));
+            facts.retain(|f| !f.source.starts_with(RULE_SOURCE) && f.key != RULES_KEY);
             facts.sort_by(|a, b| (&a.key, &a.value, &a.source).cmp(&(&b.key, &b.value, &b.source)));
         }
-        let derived = classify_all(&self.slots, &live, rules);
-        for (&i, derived) in live.iter().zip(derived) {
-            self.resolve(i, derived, now, created.contains(&i), &mut changes);
+        let mut derived: HashMap<usize, Vec<Fact>> =
+            todo.iter().copied().zip(classify_all(&self.slots, &todo, rules)).collect();
+        for &i in &live {
+            let classified = derived.remove(&i).map(|d| (d, version.as_str()));
+            self.resolve(i, classified, now, created.contains(&i), &mut changes);
         }
         for (d, &slot) in run.iter_mut().zip(&placed) {
             let dev = &self.slots[slot].record.device;
@@ -555,7 +576,7 @@ impl Inventory {
     fn resolve(
         &mut self,
         i: usize,
-        derived: Vec<Fact>,
+        classified: Option<(Vec<Fact>, &str)>,
         now: Option<Timestamp>,
         created: bool,
         changes: &mut Changes,
@@ -563,8 +584,18 @@ impl Inventory {
         let stale_after = self.config.stale_after_secs;
         let slot = &mut self.slots[i];
         let r = &mut slot.record;
-        for f in derived {
-            upsert_fact(&mut r.facts, f);
+        if let Some((derived, version)) = classified {
+            for f in derived {
+                upsert_fact(&mut r.facts, f);
+            }
+            r.facts.push(Fact {
+                key: RULES_KEY.to_owned(),
+                value: version.to_owned(),
+                source: "inventory.rules".to_owned(),
+                confidence: 100,
+                first_seen: r.device.first_seen,
+                last_seen: r.device.first_seen,
+            });
         }
         r.facts.sort_by(|a, b| (&a.key, &a.value, &a.source).cmp(&(&b.key, &b.value, &b.source)));
         let overrides = self.overrides.get(&r.device.id);
@@ -1011,6 +1042,35 @@ mod tests {
         // Back again.
         let (c, _) = absorb(&mut inv, vec![seen(Some(a), "10.1.0.5", 8 * 24 * HOUR + 5, 8 * 24 * HOUR + 9)]);
         assert!(c.events.iter().any(|e| e.device == id && e.kind == EventKind::Returned));
+    }
+
+    #[test]
+    fn devices_a_run_did_not_see_are_classified_again_only_when_the_rules_change() {
+        let mut inv = Inventory::new(Vec::new(), Vec::new(), 0, InventoryConfig::default());
+        let pump = mac("00:1b:63:84:45:e6");
+        let (_, placed) = absorb(
+            &mut inv,
+            vec![with_attr(seen(Some(pump), "10.1.0.5", 0, 60), "hostname", "alaris-pc-17")],
+        );
+        let id = placed[0].id.unwrap();
+        let class = |inv: &Inventory| {
+            inv.records()
+                .find(|r| r.device.id == id)
+                .and_then(|r| r.device.class.as_ref())
+                .map(|c| c.value.clone())
+        };
+        assert_eq!(class(&inv).as_deref(), Some("infusion_pump"));
+        // Another device's run, the same rules: the pump keeps its class and is not rewritten.
+        let other = seen(Some(mac("00:1b:63:00:00:01")), "10.1.0.6", 100, 160);
+        let (c, _) = absorb(&mut inv, vec![other.clone()]);
+        assert!(c.devices.iter().all(|r| r.device.id != id), "an unchanged device was rewritten");
+        assert_eq!(class(&inv).as_deref(), Some("infusion_pump"));
+        // Other rules (here: none): every device is classified again.
+        let mut run = vec![other];
+        let now = run[0].last_seen;
+        let c = inv.absorb(&mut run, std::iter::empty(), &Rules::new(), now, true);
+        assert_eq!(class(&inv), None);
+        assert!(c.events.iter().any(|e| e.device == id && e.kind == EventKind::ClassChanged));
     }
 
     #[test]
