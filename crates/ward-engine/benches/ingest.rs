@@ -10,7 +10,6 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stderr)]
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -23,21 +22,8 @@ use ward_inventory::sightings::Sightings;
 use ward_sensor::{Sensor, SensorConfig};
 use ward_store::Blocking;
 
-fn capture() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let bench = std::env::var_os("WARD_BENCH_CAPTURE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("bench-data/hospital-bench.pcap"));
-    if bench.exists() {
-        bench
-    } else {
-        eprintln!("{} not found (scripts/bench makes it); using the sample capture", bench.display());
-        root.join("samples/ward-sample.pcap")
-    }
-}
-
 fn observations() -> (Vec<Observation>, RunInfo) {
-    let path = capture();
+    let path = ward_gen::bench_capture();
     let reader = CaptureReader::open(&path).unwrap();
     let sensor = Sensor::new(SensorConfig { threads: 1, ..SensorConfig::default() }, Registry::builtin());
     let mut all = Vec::new();

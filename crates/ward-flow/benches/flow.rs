@@ -7,7 +7,6 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stderr)]
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -24,16 +23,7 @@ struct Packets {
 }
 
 fn load() -> Packets {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let bench = std::env::var_os("WARD_BENCH_CAPTURE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("bench-data/hospital-bench.pcap"));
-    let path = if bench.exists() {
-        bench
-    } else {
-        eprintln!("{} not found (scripts/bench makes it); using the sample capture", bench.display());
-        root.join("samples/ward-sample.pcap")
-    };
+    let path = ward_gen::bench_capture();
     let mut r =
         CaptureReader::open_with(&path, ReaderOptions { mmap: false, ..ReaderOptions::default() }).unwrap();
     let mut p = Packets { bytes: Vec::new(), index: Vec::new() };

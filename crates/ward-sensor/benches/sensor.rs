@@ -8,7 +8,6 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stderr)]
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -18,20 +17,6 @@ use ward_dissect::Registry;
 use ward_sensor::{Sensor, SensorConfig};
 
 const PACKETS: u64 = 200_000;
-
-/// The benchmark capture, or the sample when it has not been made.
-fn capture() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let bench = std::env::var_os("WARD_BENCH_CAPTURE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("bench-data/hospital-bench.pcap"));
-    if bench.exists() {
-        bench
-    } else {
-        eprintln!("{} not found (scripts/bench makes it); using the sample capture", bench.display());
-        root.join("samples/ward-sample.pcap")
-    }
-}
 
 /// One run of the sensor on one thread over `file`: (flows, observations).
 fn run_once(file: &std::path::Path, registry: Registry) -> (u64, usize) {
@@ -44,7 +29,7 @@ fn run_once(file: &std::path::Path, registry: Registry) -> (u64, usize) {
 
 /// The first packets of the benchmark capture, as an in-memory pcap.
 fn load() -> (Vec<u8>, u64) {
-    let path = capture();
+    let path = ward_gen::bench_capture();
     let mut r =
         CaptureReader::open_with(&path, ReaderOptions { mmap: false, ..ReaderOptions::default() }).unwrap();
     let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET, ByteOrder::Little, false).unwrap();
@@ -77,7 +62,7 @@ fn benches(c: &mut Criterion) {
     }
     g.finish();
 
-    let whole = capture();
+    let whole = ward_gen::bench_capture();
     let packets = CaptureReader::open(&whole).unwrap().for_each_packet(|_, _| {}).unwrap();
     let mut g = c.benchmark_group("sensor_whole_capture");
     g.throughput(Throughput::Elements(packets));

@@ -61,3 +61,22 @@ pub fn write_capture(
     w.finish()?.flush()?;
     Ok((flows, packets, bytes))
 }
+
+/// The capture the benchmarks read: `$WARD_BENCH_CAPTURE`, else
+/// `bench-data/hospital-bench.pcap` at the workspace root (`scripts/bench` makes it), else the
+/// sample capture, with a note on standard error that the figures are then not the benchmark's.
+pub fn bench_capture() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let bench = std::env::var_os("WARD_BENCH_CAPTURE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("bench-data/hospital-bench.pcap"));
+    if bench.exists() {
+        bench
+    } else {
+        #[allow(clippy::print_stderr)] // benchmarks' own output; Ward itself never prints here
+        {
+            eprintln!("{} not found (scripts/bench makes it); using the sample capture", bench.display());
+        }
+        root.join("samples/ward-sample.pcap")
+    }
+}
