@@ -5,8 +5,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use ward_core::{Criticality, Derived, Device, DeviceId, EventKind, IpProto, Lifecycle, Override};
-use ward_inventory::FIELDS;
+use ward_core::{
+    Classification, Criticality, Derived, Device, DeviceId, EventKind, IpProto, Lifecycle, Override,
+};
 use ward_store::{Blocking, DeviceQuery, DeviceRef, EventQuery};
 
 use crate::report::{event_line, fit, list};
@@ -166,6 +167,7 @@ fn csv_field(s: &str) -> String {
 const CSV_HEADER: &str = "id,macs,ips,vlans,class,class_source,vendor,vendor_source,model,model_source,firmware,firmware_source,os,criticality,state,first_seen,last_seen,description";
 
 fn csv_row(d: &Device) -> String {
+    let c = &d.classification;
     let src = |x: &Option<Derived>| x.as_ref().map_or(String::new(), |d| d.source.clone());
     let join = |v: Vec<String>| v.join(" ");
     [
@@ -173,16 +175,16 @@ fn csv_row(d: &Device) -> String {
         join(d.macs.iter().map(ToString::to_string).collect()),
         join(d.ips.iter().map(ToString::to_string).collect()),
         join(d.vlans.iter().map(ToString::to_string).collect()),
-        value(&d.class).to_owned(),
-        src(&d.class),
-        value(&d.vendor).to_owned(),
-        src(&d.vendor),
-        value(&d.model).to_owned(),
-        src(&d.model),
-        value(&d.firmware).to_owned(),
-        src(&d.firmware),
-        value(&d.os).to_owned(),
-        value(&d.criticality).to_owned(),
+        value(&c.class).to_owned(),
+        src(&c.class),
+        value(&c.vendor).to_owned(),
+        src(&c.vendor),
+        value(&c.model).to_owned(),
+        src(&c.model),
+        value(&c.firmware).to_owned(),
+        src(&c.firmware),
+        value(&c.os).to_owned(),
+        value(&c.criticality).to_owned(),
         d.state.as_str().to_owned(),
         d.first_seen.to_string(),
         d.last_seen.to_string(),
@@ -233,11 +235,11 @@ fn list_devices(a: ListArgs, out: &mut impl Write) -> Result<()> {
                 d.id,
                 d.macs.first().map_or_else(|| "-".to_owned(), ToString::to_string),
                 list(&d.ips, 2),
-                fit(value(&d.class), 22),
-                fit(value(&d.vendor), 20),
-                fit(value(&d.model), 22),
-                fit(value(&d.firmware), 14),
-                value(&d.criticality),
+                fit(value(&d.classification.class), 22),
+                fit(value(&d.classification.vendor), 20),
+                fit(value(&d.classification.model), 22),
+                fit(value(&d.classification.firmware), 14),
+                value(&d.classification.criticality),
                 d.state.as_str(),
                 d.last_seen
             )?;
@@ -275,7 +277,7 @@ fn show(a: ShowArgs, out: &mut impl Write) -> Result<()> {
     if d.router {
         writeln!(out, "  forwards for many addresses (router, firewall or NAT)")?;
     }
-    for (name, f) in FIELDS.iter().zip([&d.class, &d.vendor, &d.model, &d.firmware, &d.os, &d.criticality]) {
+    for (name, f) in d.classification.iter() {
         match f {
             Some(f) => writeln!(out, "  {name:<10} {}  [{} @{}]", f.value, f.source, f.confidence)?,
             None => writeln!(out, "  {name:<10} -")?,
@@ -423,8 +425,12 @@ fn set(a: SetArgs, out: &mut impl Write) -> Result<()> {
     for p in &a.pairs {
         let (k, v) = p.split_once('=').with_context(|| format!("{p:?} is not key=value"))?;
         let (k, v) = (k.trim(), v.trim());
-        if !FIELDS.contains(&k) && !OTHER_KEYS.contains(&k) {
-            bail!("unknown key {k:?}: one of {} or {}", FIELDS.join(", "), OTHER_KEYS.join(", "));
+        if !Classification::FIELDS.contains(&k) && !OTHER_KEYS.contains(&k) {
+            bail!(
+                "unknown key {k:?}: one of {} or {}",
+                Classification::FIELDS.join(", "),
+                OTHER_KEYS.join(", ")
+            );
         }
         if !v.is_empty() {
             match k {

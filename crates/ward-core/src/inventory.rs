@@ -281,6 +281,68 @@ pub struct Derived {
     pub confidence: u8,
 }
 
+/// What a device is, each field with the evidence that won: its class (`infusion_pump`,
+/// `ct_modality`, ... see docs/taxonomy.md), maker, model, firmware or software version,
+/// operating system, and how much patient care depends on it. The inventory resolves it; the
+/// store keeps it beside the device; a run's summary shows it for each device seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Classification {
+    /// Its class.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub class: Option<Derived>,
+    /// Its manufacturer.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub vendor: Option<Derived>,
+    /// Its model.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub model: Option<Derived>,
+    /// Its firmware or software version.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub firmware: Option<Derived>,
+    /// Its operating system.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub os: Option<Derived>,
+    /// How much patient care depends on it (`critical`, `high`, `medium`, `low`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub criticality: Option<Derived>,
+}
+
+impl Classification {
+    /// The fields, by the names facts, rules, overrides and the store give them.
+    pub const FIELDS: [&'static str; 6] = ["class", "vendor", "model", "firmware", "os", "criticality"];
+
+    /// A field by name (`None` for a name that is not one of [`Classification::FIELDS`]).
+    pub fn get(&self, field: &str) -> Option<&Derived> {
+        match field {
+            "class" => self.class.as_ref(),
+            "vendor" => self.vendor.as_ref(),
+            "model" => self.model.as_ref(),
+            "firmware" => self.firmware.as_ref(),
+            "os" => self.os.as_ref(),
+            "criticality" => self.criticality.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// A field by name, to set.
+    pub fn get_mut(&mut self, field: &str) -> Option<&mut Option<Derived>> {
+        match field {
+            "class" => Some(&mut self.class),
+            "vendor" => Some(&mut self.vendor),
+            "model" => Some(&mut self.model),
+            "firmware" => Some(&mut self.firmware),
+            "os" => Some(&mut self.os),
+            "criticality" => Some(&mut self.criticality),
+            _ => None,
+        }
+    }
+
+    /// Every field with its name, in [`Classification::FIELDS`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, Option<&Derived>)> {
+        Self::FIELDS.into_iter().map(|f| (f, self.get(f)))
+    }
+}
+
 /// One device of the inventory, with its derived fields resolved.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Device {
@@ -304,18 +366,9 @@ pub struct Device {
     pub first_seen: Timestamp,
     /// Last sighting.
     pub last_seen: Timestamp,
-    /// Its device class (`infusion_pump`, `ct_modality`, ... see docs/taxonomy.md).
-    pub class: Option<Derived>,
-    /// Its manufacturer.
-    pub vendor: Option<Derived>,
-    /// Its model.
-    pub model: Option<Derived>,
-    /// Its firmware or software version.
-    pub firmware: Option<Derived>,
-    /// Its operating system.
-    pub os: Option<Derived>,
-    /// How much patient care depends on it.
-    pub criticality: Option<Derived>,
+    /// What it is: class, vendor, model, firmware, OS and criticality, with their evidence.
+    #[serde(flatten)]
+    pub classification: Classification,
     /// What it is in a few words, from its protocols' roles ("CT modality, AE CT01, DCMTK").
     pub description: Option<String>,
     /// Active, stale or retired.

@@ -29,16 +29,13 @@ use std::net::IpAddr;
 
 use hashbrown::HashMap;
 use ward_core::{
-    CommEdge, Derived, Device, DeviceId, DeviceKey, DeviceRecord, EventKind, Fact, InventoryEvent, IpRange,
-    Lifecycle, Mac, Override, Service, Timestamp,
+    Classification, CommEdge, Derived, Device, DeviceId, DeviceKey, DeviceRecord, EventKind, Fact,
+    InventoryEvent, IpRange, Lifecycle, Mac, Override, Service, Timestamp,
 };
 
 use crate::classify::Rules;
 use crate::oui;
 use crate::sightings::{AddressEdge, DeviceSummary};
-
-/// The fields a device's facts are resolved into, in the order the record lists them.
-pub const FIELDS: [&str; 6] = ["class", "vendor", "model", "firmware", "os", "criticality"];
 
 /// Facts kept per device and key; beyond, the one seen longest ago goes.
 const MAX_VALUES_PER_KEY: usize = 32;
@@ -258,12 +255,7 @@ impl Inventory {
         for (d, &slot) in run.iter_mut().zip(&placed) {
             let dev = &self.slots[slot].record.device;
             d.id = Some(dev.id);
-            d.class = dev.class.clone();
-            d.vendor = dev.vendor.clone();
-            d.model = dev.model.clone();
-            d.firmware = dev.firmware.clone();
-            d.os = dev.os.clone();
-            d.criticality = dev.criticality.clone();
+            d.classification = dev.classification.clone();
             d.state = Some(dev.state);
             d.ip_history = self.slots[slot].record.ip_ranges.clone();
         }
@@ -335,12 +327,7 @@ impl Inventory {
                     router: false,
                     first_seen: t,
                     last_seen: d.last_seen.unwrap_or(t),
-                    class: None,
-                    vendor: None,
-                    model: None,
-                    firmware: None,
-                    os: None,
-                    criticality: None,
+                    classification: Classification::default(),
                     description: None,
                     state: Lifecycle::Active,
                 };
@@ -600,14 +587,16 @@ impl Inventory {
         r.facts.sort_by(|a, b| (&a.key, &a.value, &a.source).cmp(&(&b.key, &b.value, &b.source)));
         let overrides = self.overrides.get(&r.device.id);
         let dev = &mut r.device;
-        for field in FIELDS {
+        for field in Classification::FIELDS {
             let value = match overrides.and_then(|o| o.get(field)) {
                 Some(o) => {
                     Some(Derived { value: o.value.clone(), source: "override".to_owned(), confidence: 100 })
                 }
                 None => best(&r.facts, field),
             };
-            *field_mut(dev, field) = value;
+            if let Some(slot) = dev.classification.get_mut(field) {
+                *slot = value;
+            }
         }
         let was = dev.state;
         dev.state = if overrides.and_then(|o| o.get("state")).is_some_and(|o| o.value == "retired") {
@@ -636,7 +625,7 @@ impl Inventory {
                 ("model", EventKind::ModelChanged),
                 ("firmware", EventKind::FirmwareChanged),
             ] {
-                let (old, new) = (field_ref(before, field), field_ref(dev, field));
+                let (old, new) = (before.classification.get(field), dev.classification.get(field));
                 if old.map(|d| &d.value) != new.map(|d| &d.value) {
                     changes.events.push(InventoryEvent {
                         ts: dev.last_seen,
@@ -654,7 +643,7 @@ impl Inventory {
                     device: id,
                     kind: EventKind::Stale,
                     old: Some(format!("last seen {}", dev.last_seen)),
-                    new: dev.criticality.as_ref().map(|c| format!("criticality {}", c.value)),
+                    new: dev.classification.criticality.as_ref().map(|c| format!("criticality {}", c.value)),
                     evidence: format!("not seen for {} s", stale_after),
                 }),
                 (Lifecycle::Stale, Lifecycle::Active) => changes.events.push(InventoryEvent {
@@ -700,9 +689,10 @@ fn classify_all(slots: &[Slot], live: &[usize], rules: &Rules) -> Vec<Vec<Fact>>
 
 /// "infusion_pump, BD, Alaris 8015" or the MAC/address when nothing is known.
 fn identity_line(d: &Device) -> String {
-    let parts: Vec<&str> = [&d.class, &d.vendor, &d.model]
+    let parts: Vec<&str> = ["class", "vendor", "model"]
         .into_iter()
-        .filter_map(|x| x.as_ref().map(|v| v.value.as_str()))
+        .filter_map(|f| d.classification.get(f))
+        .map(|v| v.value.as_str())
         .collect();
     if parts.is_empty() {
         d.keys.first().map_or_else(String::new, ToString::to_string)
@@ -723,28 +713,6 @@ fn corroborates(stored: &DeviceRecord, d: &DeviceSummary) -> bool {
         .iter()
         .filter(|a| a.key == "hostname" || a.key == "client_id")
         .any(|a| stored.facts.iter().any(|f| f.key == a.key && f.value == a.value))
-}
-
-fn field_mut<'a>(d: &'a mut Device, field: &str) -> &'a mut Option<Derived> {
-    match field {
-        "class" => &mut d.class,
-        "vendor" => &mut d.vendor,
-        "model" => &mut d.model,
-        "firmware" => &mut d.firmware,
-        "os" => &mut d.os,
-        _ => &mut d.criticality,
-    }
-}
-
-fn field_ref<'a>(d: &'a Device, field: &str) -> Option<&'a Derived> {
-    match field {
-        "class" => d.class.as_ref(),
-        "vendor" => d.vendor.as_ref(),
-        "model" => d.model.as_ref(),
-        "firmware" => d.firmware.as_ref(),
-        "os" => d.os.as_ref(),
-        _ => d.criticality.as_ref(),
-    }
 }
 
 /// The winning value of a field among rule-derived facts: the most confident, then the most
@@ -1025,12 +993,12 @@ mod tests {
             inv.config,
         );
         let (_, placed) = absorb(&mut inv, vec![seen(Some(a), "10.1.0.5", 100, 160)]);
-        let class = placed[0].class.as_ref().unwrap();
+        let class = placed[0].classification.class.as_ref().unwrap();
         assert_eq!(
             (class.value.as_str(), class.source.as_str(), class.confidence),
             ("ventilator", "override", 100)
         );
-        assert_eq!(placed[0].vendor.as_ref().unwrap().value, "Hamilton Medical");
+        assert_eq!(placed[0].classification.vendor.as_ref().unwrap().value, "Hamilton Medical");
         // Eight days later another device speaks; this one has gone quiet: stale, an event.
         let (c, _) = absorb(
             &mut inv,
@@ -1056,7 +1024,7 @@ mod tests {
         let class = |inv: &Inventory| {
             inv.records()
                 .find(|r| r.device.id == id)
-                .and_then(|r| r.device.class.as_ref())
+                .and_then(|r| r.device.classification.class.as_ref())
                 .map(|c| c.value.clone())
         };
         assert_eq!(class(&inv).as_deref(), Some("infusion_pump"));

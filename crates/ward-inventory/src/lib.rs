@@ -8,4 +8,4 @@ mod identity;
 pub mod oui;
 pub mod sightings;
 
-pub use identity::{Changes, FIELDS, Inventory, InventoryConfig};
+pub use identity::{Changes, Inventory, InventoryConfig};

@@ -13,8 +13,8 @@ use std::net::IpAddr;
 use hashbrown::HashMap;
 use serde::Serialize;
 use ward_core::{
-    AccountKind, Derived, DeviceId, DeviceKey, FlowRecord, IpProto, IpRange, Lifecycle, Mac, Observation,
-    ObservationKind, Service, Timestamp, Weakness,
+    AccountKind, Classification, DeviceId, DeviceKey, FlowRecord, IpProto, IpRange, Lifecycle, Mac,
+    Observation, ObservationKind, Service, Timestamp, Weakness,
 };
 
 /// A MAC sending for more addresses than this (and not claiming them by ARP) is a router.
@@ -595,24 +595,10 @@ pub struct DeviceSummary {
     /// Its number in the inventory, once the engine has placed it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<DeviceId>,
-    /// Its class, with the evidence (see docs/taxonomy.md).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub class: Option<Derived>,
-    /// Its manufacturer, with the evidence.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vendor: Option<Derived>,
-    /// Its model, with the evidence.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model: Option<Derived>,
-    /// Its firmware or software version, with the evidence.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub firmware: Option<Derived>,
-    /// Its operating system, with the evidence.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub os: Option<Derived>,
-    /// How much patient care depends on it, with the evidence.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub criticality: Option<Derived>,
+    /// What it is (class, vendor, model, firmware, os, criticality) with the evidence, once
+    /// the engine has placed it.
+    #[serde(flatten)]
+    pub classification: Classification,
     /// Active, stale or retired, once the engine has placed it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<Lifecycle>,

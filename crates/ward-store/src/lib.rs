@@ -16,7 +16,7 @@
 //! let store = Blocking::open_sqlite(std::path::Path::new("ward.db"))?;
 //! let query = DeviceQuery { sort: Some("-last_seen".into()), limit: Some(20), ..Default::default() };
 //! for device in store.list(&query)? {
-//!     println!("{} {:?}", device.id, device.class.map(|c| c.value));
+//!     println!("{} {:?}", device.id, device.classification.class.map(|c| c.value));
 //! }
 //! # Ok(())
 //! # }

@@ -6,8 +6,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use ward_core::{
-    CommEdge, Derived, Device, DeviceId, DeviceKey, EventKind, Fact, InventoryEvent, IpRange, Lifecycle, Mac,
-    Service, Timestamp,
+    Classification, CommEdge, Derived, Device, DeviceId, DeviceKey, EventKind, Fact, InventoryEvent, IpRange,
+    Lifecycle, Mac, Service, Timestamp,
 };
 
 use crate::{ChangeSet, DeviceRecord, Import};
@@ -351,12 +351,14 @@ pub fn device(id: i64, seed: u64) -> DeviceRecord {
         router: false,
         first_seen: secs(first),
         last_seen: secs(last),
-        class: derived(kind.class, &format!("rule:{} dhcp.option60", kind.class), 90),
-        vendor: derived(vendor, &format!("rule:{}-vendor dhcp.option60", kind.class), 80),
-        model: derived(model, "snmp.sysDescr", 85),
-        firmware: derived(&firmware, "snmp.sysDescr", 85),
-        os: derived(os, "dhcp.option55", 40),
-        criticality: derived(kind.criticality, &format!("rule:{}", kind.class), 90),
+        classification: Classification {
+            class: derived(kind.class, &format!("rule:{} dhcp.option60", kind.class), 90),
+            vendor: derived(vendor, &format!("rule:{}-vendor dhcp.option60", kind.class), 80),
+            model: derived(model, "snmp.sysDescr", 85),
+            firmware: derived(&firmware, "snmp.sysDescr", 85),
+            os: derived(os, "dhcp.option55", 40),
+            criticality: derived(kind.criticality, &format!("rule:{}", kind.class), 90),
+        },
         description: Some(format!("{} {vendor} {model}", kind.class.replace('_', " "))),
         state: if d.below(20) == 0 { Lifecycle::Stale } else { Lifecycle::Active },
     };
@@ -376,7 +378,7 @@ pub fn change_set(first: i64, count: usize, edges_per_device: usize, seed: u64) 
             device: DeviceId(id),
             kind: EventKind::NewDevice,
             old: None,
-            new: record.device.class.as_ref().map(|c| c.value.clone()),
+            new: record.device.classification.class.as_ref().map(|c| c.value.clone()),
             evidence: "dhcp.option60".into(),
         });
         let hour = i64::try_from(record.device.last_seen.as_secs() / 3600).unwrap_or(0);

@@ -198,7 +198,7 @@ fn an_override_sets_the_field_and_is_left_alone_by_apply() -> TestResult {
     set(&store, 2, "state", "retired")?;
     set(&store, 2, "location", "OR 3")?;
     let d = store.device(DeviceId(2))?.ok_or("missing")?.device;
-    let class = d.class.ok_or("no class")?;
+    let class = d.classification.class.ok_or("no class")?;
     assert_eq!(
         (class.value.as_str(), class.source.as_str(), class.confidence),
         ("ventilator", "override", 100)
@@ -211,7 +211,7 @@ fn an_override_sets_the_field_and_is_left_alone_by_apply() -> TestResult {
     })?;
     assert_eq!(events.len(), 3);
     let class_event = events.iter().find(|e| e.new.as_deref() == Some("ventilator")).ok_or("no event")?;
-    assert_eq!(class_event.old, before.class.map(|c| c.value));
+    assert_eq!(class_event.old, before.classification.class.map(|c| c.value));
     assert_eq!(class_event.evidence, "override by biomed");
     let limited = store.events(&EventQuery { limit: Some(2), ..EventQuery::default() })?;
     assert_eq!(limited.len(), 2);
@@ -253,7 +253,7 @@ fn list_filters_sorts_and_pages() -> TestResult {
         ..DeviceQuery::default()
     };
     let pumps = store.list(&q)?;
-    let expected = all.iter().filter(|d| value(&d.class).as_deref() == Some("infusion_pump")).count();
+    let expected = all.iter().filter(|d| value(&d.classification.class).as_deref() == Some("infusion_pump")).count();
     assert!(expected > 0);
     assert_eq!(pumps.len(), expected);
     assert_eq!(store.count(&q)?, expected as u64);
@@ -263,10 +263,10 @@ fn list_filters_sorts_and_pages() -> TestResult {
         DeviceQuery { vendor: Some("PHILIPS".into()), sort: Some("model".into()), ..DeviceQuery::default() };
     let philips = store.list(&q)?;
     let expected =
-        all.iter().filter(|d| value(&d.vendor).is_some_and(|v| v.to_lowercase().contains("philips"))).count();
+        all.iter().filter(|d| value(&d.classification.vendor).is_some_and(|v| v.to_lowercase().contains("philips"))).count();
     assert!(expected > 0);
     assert_eq!(philips.len(), expected);
-    assert!(philips.windows(2).all(|w| value(&w[0].model) <= value(&w[1].model)));
+    assert!(philips.windows(2).all(|w| value(&w[0].classification.model) <= value(&w[1].classification.model)));
 
     let q = DeviceQuery {
         criticality: Some("critical".into()),
@@ -275,7 +275,7 @@ fn list_filters_sorts_and_pages() -> TestResult {
     };
     let expected = all
         .iter()
-        .filter(|d| value(&d.criticality).as_deref() == Some("critical") && d.state == Lifecycle::Active)
+        .filter(|d| value(&d.classification.criticality).as_deref() == Some("critical") && d.state == Lifecycle::Active)
         .count();
     assert_eq!(store.list(&q)?.len(), expected);
     assert_eq!(store.count(&q)?, expected as u64);
@@ -306,7 +306,7 @@ fn list_filters_sorts_and_pages() -> TestResult {
     sorted.sort();
     assert_eq!(keys, sorted);
     let rank =
-        |d: &ward_core::Device| value(&d.criticality).and_then(|c| c.parse::<ward_core::Criticality>().ok());
+        |d: &ward_core::Device| value(&d.classification.criticality).and_then(|c| c.parse::<ward_core::Criticality>().ok());
     let by_crit = store.list(&DeviceQuery { sort: Some("criticality".into()), ..DeviceQuery::default() })?;
     assert!(by_crit.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])));
     let desc =

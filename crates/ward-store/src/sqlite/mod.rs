@@ -304,7 +304,7 @@ fn bind_device<'a>(a: &mut Args, d: &'a Device, texts: &Texts<'a>) -> BindResult
     a.add(d.router)?;
     a.add(nanos(d.first_seen))?;
     a.add(nanos(d.last_seen))?;
-    for field in [&d.class, &d.vendor, &d.model, &d.firmware, &d.os, &d.criticality] {
+    for (_, field) in d.classification.iter() {
         match field {
             Some(f) => {
                 a.add(texts.get(&f.value))?;

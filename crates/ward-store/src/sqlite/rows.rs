@@ -8,8 +8,8 @@ use serde::Deserialize;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use ward_core::{
-    Alert, Derived, Device, DeviceId, DeviceKey, EventKind, Fact, Finding, InventoryEvent, IpRange,
-    Lifecycle, Mac, Override, Service, Severity, Timestamp,
+    Alert, Classification, Derived, Device, DeviceId, DeviceKey, EventKind, Fact, Finding, InventoryEvent,
+    IpRange, Lifecycle, Mac, Override, Service, Severity, Timestamp,
 };
 
 use crate::{DeviceRecord, Import, Result, StoreError};
@@ -218,12 +218,14 @@ impl DeviceJson<'_> {
             router: self.router != 0,
             first_seen: ts(self.first_seen),
             last_seen: ts(self.last_seen),
-            class: derived(self.class, self.class_source, self.class_confidence),
-            vendor: derived(self.vendor, self.vendor_source, self.vendor_confidence),
-            model: derived(self.model, self.model_source, self.model_confidence),
-            firmware: derived(self.firmware, self.firmware_source, self.firmware_confidence),
-            os: derived(self.os, self.os_source, self.os_confidence),
-            criticality: derived(self.criticality, self.criticality_source, self.criticality_confidence),
+            classification: Classification {
+                class: derived(self.class, self.class_source, self.class_confidence),
+                vendor: derived(self.vendor, self.vendor_source, self.vendor_confidence),
+                model: derived(self.model, self.model_source, self.model_confidence),
+                firmware: derived(self.firmware, self.firmware_source, self.firmware_confidence),
+                os: derived(self.os, self.os_source, self.os_confidence),
+                criticality: derived(self.criticality, self.criticality_source, self.criticality_confidence),
+            },
             description: self.description,
             state: self.state.parse::<Lifecycle>().map_err(|_| corrupt("state", &self.state))?,
         };
