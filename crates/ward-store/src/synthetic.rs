@@ -2,6 +2,8 @@
 //! command line on a large store (`cargo run --example synthetic -- N ward.db`). Nothing in
 //! it comes from a real network: names, addresses and versions are drawn from fixed lists
 //! with a seeded generator, so the same `(count, seed)` gives the same inventory every time.
+//! Its classes are the taxonomy's ids (docs/taxonomy.md), so what a synthetic device is reads
+//! like a real one.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -56,7 +58,7 @@ const KINDS: &[Kind] = &[
         services: &[HL7, SNMP, WEB],
     },
     Kind {
-        class: "defibrillator",
+        class: "ecg_device",
         vendors: &["Zoll", "Philips", "Stryker"],
         models: &["R Series", "HeartStart MRx", "LIFEPAK 15"],
         criticality: "critical",
@@ -70,7 +72,7 @@ const KINDS: &[Kind] = &[
         services: &[DICOM, WEB, (6, 22, "ssh")],
     },
     Kind {
-        class: "mri_modality",
+        class: "mr_modality",
         vendors: &["Siemens Healthineers", "GE Healthcare", "Philips"],
         models: &["MAGNETOM Vida", "SIGNA Premier", "Ingenia Elition"],
         criticality: "high",
@@ -84,21 +86,21 @@ const KINDS: &[Kind] = &[
         services: &[DICOM, WEB, SNMP],
     },
     Kind {
-        class: "ultrasound",
+        class: "us_modality",
         vendors: &["GE Healthcare", "Philips", "Samsung Medison"],
         models: &["LOGIQ E10", "EPIQ Elite", "HS70A"],
         criticality: "high",
         services: &[DICOM, WEB, SNMP],
     },
     Kind {
-        class: "pacs_server",
+        class: "pacs",
         vendors: &["Sectra", "Agfa", "Philips"],
         models: &["IDS7", "Enterprise Imaging", "Vue PACS"],
         criticality: "high",
         services: &[DICOM, WEB, (6, 11112, "dicom")],
     },
     Kind {
-        class: "lab_analyzer",
+        class: "lab_analyser",
         vendors: &["Roche", "Abbott", "Sysmex", "Beckman Coulter"],
         models: &["cobas 8000", "Alinity ci", "XN-1000", "DxH 900"],
         criticality: "high",
@@ -126,7 +128,7 @@ const KINDS: &[Kind] = &[
         services: &[WEB, (17, 5060, "sip"), SNMP],
     },
     Kind {
-        class: "bms_controller",
+        class: "building_automation",
         vendors: &["Siemens", "Johnson Controls", "Honeywell"],
         models: &["PXC4", "FX-PCG", "Spyder"],
         criticality: "medium",
@@ -140,7 +142,7 @@ const KINDS: &[Kind] = &[
         services: &[(6, 502, "modbus"), WEB, SNMP],
     },
     Kind {
-        class: "cold_chain_sensor",
+        class: "temperature_sensor",
         vendors: &["Vaisala", "Elpro"],
         models: &["viewLinc RFL100", "LIBERO"],
         criticality: "medium",
@@ -154,14 +156,14 @@ const KINDS: &[Kind] = &[
         services: &[(6, 9100, "jetdirect"), WEB, SNMP],
     },
     Kind {
-        class: "label_printer",
+        class: "printer",
         vendors: &["Zebra", "Brady"],
         models: &["ZD421", "i7100"],
         criticality: "medium",
         services: &[(6, 9100, "jetdirect"), WEB, SNMP],
     },
     Kind {
-        class: "ip_phone",
+        class: "voip_phone",
         vendors: &["Cisco", "Polycom", "Yealink"],
         models: &["CP-8845", "VVX 450", "T54W"],
         criticality: "medium",
@@ -175,7 +177,7 @@ const KINDS: &[Kind] = &[
         services: &[(6, 554, "rtsp"), WEB, SNMP],
     },
     Kind {
-        class: "access_control",
+        class: "badge_reader",
         vendors: &["HID", "Genetec"],
         models: &["VertX V1000", "Synergis"],
         criticality: "medium",
@@ -189,14 +191,14 @@ const KINDS: &[Kind] = &[
         services: &[(6, 445, "smb"), (6, 3389, "rdp"), (6, 135, "")],
     },
     Kind {
-        class: "laptop",
+        class: "workstation",
         vendors: &["Dell", "Lenovo", "Apple"],
         models: &["Latitude 5440", "ThinkPad T14", "MacBook Pro"],
         criticality: "low",
         services: &[(6, 445, "smb"), (6, 22, "ssh"), (17, 5353, "mdns")],
     },
     Kind {
-        class: "smartphone",
+        class: "phone",
         vendors: &["Apple", "Samsung"],
         models: &["iPhone 15", "Galaxy S24"],
         criticality: "low",
@@ -217,7 +219,7 @@ const KINDS: &[Kind] = &[
         services: &[(6, 22, "ssh"), WEB, SNMP],
     },
     Kind {
-        class: "wireless_ap",
+        class: "access_point",
         vendors: &["Cisco", "Aruba", "Ubiquiti"],
         models: &["C9120AXI", "AP-535", "U6-Pro"],
         criticality: "medium",
@@ -296,7 +298,7 @@ pub fn device(id: i64, seed: u64) -> DeviceRecord {
     let last = renumbered + 3600 * (1 + d.below(24 * 30)) as u64;
     let os = match kind.class {
         "workstation" | "server" | "ehr_server" => "Windows 10",
-        "laptop" | "smartphone" | "tablet" => "iOS 17",
+        "phone" | "tablet" => "iOS 17",
         _ => "embedded Linux",
     };
     let hostname = format!("{}-{id:06}", kind.class.replace('_', "-"));

@@ -253,7 +253,8 @@ fn list_filters_sorts_and_pages() -> TestResult {
         ..DeviceQuery::default()
     };
     let pumps = store.list(&q)?;
-    let expected = all.iter().filter(|d| value(&d.classification.class).as_deref() == Some("infusion_pump")).count();
+    let expected =
+        all.iter().filter(|d| value(&d.classification.class).as_deref() == Some("infusion_pump")).count();
     assert!(expected > 0);
     assert_eq!(pumps.len(), expected);
     assert_eq!(store.count(&q)?, expected as u64);
@@ -262,11 +263,15 @@ fn list_filters_sorts_and_pages() -> TestResult {
     let q =
         DeviceQuery { vendor: Some("PHILIPS".into()), sort: Some("model".into()), ..DeviceQuery::default() };
     let philips = store.list(&q)?;
-    let expected =
-        all.iter().filter(|d| value(&d.classification.vendor).is_some_and(|v| v.to_lowercase().contains("philips"))).count();
+    let expected = all
+        .iter()
+        .filter(|d| value(&d.classification.vendor).is_some_and(|v| v.to_lowercase().contains("philips")))
+        .count();
     assert!(expected > 0);
     assert_eq!(philips.len(), expected);
-    assert!(philips.windows(2).all(|w| value(&w[0].classification.model) <= value(&w[1].classification.model)));
+    assert!(
+        philips.windows(2).all(|w| value(&w[0].classification.model) <= value(&w[1].classification.model))
+    );
 
     let q = DeviceQuery {
         criticality: Some("critical".into()),
@@ -275,7 +280,10 @@ fn list_filters_sorts_and_pages() -> TestResult {
     };
     let expected = all
         .iter()
-        .filter(|d| value(&d.classification.criticality).as_deref() == Some("critical") && d.state == Lifecycle::Active)
+        .filter(|d| {
+            value(&d.classification.criticality).as_deref() == Some("critical")
+                && d.state == Lifecycle::Active
+        })
         .count();
     assert_eq!(store.list(&q)?.len(), expected);
     assert_eq!(store.count(&q)?, expected as u64);
@@ -305,8 +313,9 @@ fn list_filters_sorts_and_pages() -> TestResult {
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
-    let rank =
-        |d: &ward_core::Device| value(&d.classification.criticality).and_then(|c| c.parse::<ward_core::Criticality>().ok());
+    let rank = |d: &ward_core::Device| {
+        value(&d.classification.criticality).and_then(|c| c.parse::<ward_core::Criticality>().ok())
+    };
     let by_crit = store.list(&DeviceQuery { sort: Some("criticality".into()), ..DeviceQuery::default() })?;
     assert!(by_crit.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])));
     let desc =
