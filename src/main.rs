@@ -31,6 +31,8 @@ pub(crate) struct InventoryLine {
     pub(crate) devices_written: usize,
     /// Communication-map entries added.
     pub(crate) edges_written: usize,
+    /// Conversations left off the map because an end is no device (it never sent a packet).
+    pub(crate) edges_unplaced: u64,
     /// The same captures had been read before: counts were not added again.
     pub(crate) already_imported: bool,
     /// Observations the engine took.
@@ -245,6 +247,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         devices: outcome.inventory_devices,
         devices_written: outcome.devices_written,
         edges_written: outcome.edges_written,
+        edges_unplaced: outcome.edges_unplaced,
         already_imported: outcome.already_imported,
         observations: outcome.observations,
         finish_secs: outcome.finish_secs,

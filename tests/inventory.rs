@@ -71,6 +71,7 @@ fn the_same_capture_twice_changes_nothing_and_another_extends_history() {
     let inv = &first["inventory"];
     assert!(inv["devices_written"].as_u64().unwrap() > 100, "{inv}");
     assert_eq!(inv["already_imported"], false);
+    assert!(inv["edges_unplaced"].as_u64().is_some(), "{inv}");
     let news = inv["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "new_device").count();
     assert_eq!(news as u64, inv["devices"].as_u64().unwrap(), "every device is new on the first run");
     // Every device of the run has its place and its evidence.
@@ -155,6 +156,15 @@ fn bad_stores_and_bad_requests_are_refused_without_losing_anything() {
     assert!(!missing.exists());
     let db = dir.path().join("ward.db");
     analyze(&db, &[&sample()]);
+    // A rule file that does not load is refused before anything is read or written.
+    let rules = dir.path().join("site.toml");
+    std::fs::write(&rules, "[[rule]]\nid = \"broken\"\nconfidence = 70\nmatch = [{ key = \"hostname\", regex = '(' }]\nset = { class = \"printer\" }\n").unwrap();
+    let fresh = dir.path().join("fresh.db");
+    let out = ward(&["analyze", "--no-progress", "--db", s(&fresh), "--rules", s(&rules), s(&sample())]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("site.toml") && err.contains("broken"), "{err}");
+    assert!(!fresh.exists(), "an inventory was made by a run that refused its rules");
     for (args, says) in [
         (vec!["inventory", "list", "--sort", "password"], "sort"),
         (vec!["inventory", "list", "--state", "asleep"], "state"),
