@@ -340,3 +340,37 @@ fn overrides_survive_reanalysis_and_rule_updates() {
             .unwrap();
     assert_eq!(retired.as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_relayed_dhcp_ack_binds_the_clients_address_to_its_mac_not_to_the_relay() {
+    let Some(shared) = ward_fuzz::outside::shared_data() else {
+        eprintln!("skipped: ../shared/data not present");
+        return;
+    };
+    // tcpdump's dhcp-mud.pcap: a DHCP ACK relayed by 62.12.173.114 (giaddr), carried between
+    // the relay's and the server's MACs, for a client (chaddr b8:27:eb:b8:53:c8) that is not on
+    // this link.
+    let cap = shared.join("pcaps/tcpdump_tests/dhcp-mud.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ward.db");
+    let run = analyze(&db, &[&cap]);
+    let client = run["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["macs"][0] == "b8:27:eb:b8:53:c8")
+        .expect("the relayed client is a device of its own, known by its MAC");
+    assert_eq!(client["ips"], serde_json::json!(["62.12.173.123"]));
+    assert!(client["evidence"].as_array().unwrap().iter().any(|e| e == "dhcp.ack"), "{client}");
+    for d in run["devices"].as_array().unwrap() {
+        if d["macs"][0] != "b8:27:eb:b8:53:c8" {
+            assert!(!d["ips"].as_array().unwrap().iter().any(|ip| ip == "62.12.173.123"), "{d}");
+        }
+    }
+    // In the inventory, the address names the client.
+    let shown: Value =
+        serde_json::from_str(&ok(&ward(&["inventory", "show", "62.12.173.123", "--json", "--db", s(&db)])))
+            .unwrap();
+    assert_eq!(shown["device"]["macs"], serde_json::json!(["b8:27:eb:b8:53:c8"]));
+    assert!(shown["ip_history"].as_array().unwrap().iter().any(|r| r["ip"] == "62.12.173.123"));
+}
