@@ -110,11 +110,6 @@ impl<S: Store> Engine<S> {
         &self.sightings
     }
 
-    /// The inventory as it stands.
-    pub fn inventory(&self) -> &Inventory {
-        &self.inventory
-    }
-
     /// Places the run in the inventory and writes what changed, in one transaction.
     pub fn finish(&mut self, run: RunInfo) -> Result<Outcome> {
         let start = Instant::now();
