@@ -458,7 +458,7 @@ fn set(a: SetArgs, out: &mut impl Write) -> Result<()> {
                 key: key.clone(),
                 value: value.clone(),
                 set_by: by.clone(),
-                set_at: ward_engine::wall_clock(),
+                set_at: ward_core::Timestamp::now(),
             };
             store.set_override(&o)?;
             writeln!(out, "device {id}: {key} = {value} (override by {by})")?;

@@ -39,13 +39,7 @@ fn identity(d: &DeviceSummary) -> String {
             break;
         }
     }
-    let text = parts.join("; ");
-    if text.chars().count() > IDENTITY_WIDTH {
-        let cut: String = text.chars().take(IDENTITY_WIDTH - 1).collect();
-        format!("{cut}…")
-    } else {
-        text
-    }
+    fit(&parts.join("; "), IDENTITY_WIDTH)
 }
 
 fn account(a: AccountKind) -> &'static str {

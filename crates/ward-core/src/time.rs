@@ -42,6 +42,13 @@ impl Timestamp {
         Timestamp(secs.saturating_mul(NANOS_PER_SEC).saturating_add(frac_ns))
     }
 
+    /// Now, by the machine's clock: for what a person does (an override, an import), never
+    /// for what traffic shows, which carries its own time.
+    pub fn now() -> Timestamp {
+        let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Timestamp(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    }
+
     /// Nanoseconds since the epoch.
     pub const fn as_nanos(self) -> u64 {
         self.0

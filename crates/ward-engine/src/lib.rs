@@ -133,7 +133,7 @@ impl<S: Store> Engine<S> {
             first_packet: run.first_packet,
             last_packet: run.last_packet,
             packets: run.packets,
-            written_at: wall_clock(),
+            written_at: Timestamp::now(),
         });
         let set = ChangeSet {
             devices: changes.devices,
@@ -157,10 +157,4 @@ impl<S: Store> Engine<S> {
             finish_secs: start.elapsed().as_secs_f64(),
         })
     }
-}
-
-/// Now, by the machine's clock.
-pub fn wall_clock() -> Timestamp {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    Timestamp::from_nanos(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }

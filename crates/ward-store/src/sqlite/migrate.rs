@@ -111,10 +111,7 @@ pub(super) async fn migrate(pool: &SqlitePool, what: &str) -> Result<()> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     // Again under the lock: another process may have migrated meanwhile.
     let version = version(&mut tx, what).await?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
+    let now = i64::try_from(ward_core::Timestamp::now().as_nanos()).unwrap_or(i64::MAX);
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
         sqlx::raw_sql(*sql).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)")
