@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use ward_capture::{CaptureReader, CaptureSet, ReaderOptions};
 use ward_dissect::Registry;
-use ward_engine::{Engine, EngineConfig, RunInfo};
+use ward_engine::{Engine, EngineConfig};
 use ward_inventory::InventoryConfig;
 use ward_inventory::classify::Rules;
 use ward_sensor::{FileReport, Sensor, SensorConfig, Summary};
@@ -231,12 +231,13 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let read_failed = !unopened.is_empty() || report.files.iter().any(|f| f.error.is_some());
     // A capture that broke halfway is reported, but not recorded as read: reading it again
     // once repaired must count it.
-    let run = RunInfo {
+    let run = ward_store::Import {
         fingerprint: if read_failed { String::new() } else { fingerprint },
         source: args.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "),
         first_packet: report.counters.first_packet,
         last_packet: report.counters.last_packet,
         packets: report.counters.packets,
+        written_at: ward_core::Timestamp::ZERO, // set by the engine when it writes the run
     };
     let outcome = engine.finish(run).context("writing the inventory")?;
     let mut summary = Summary::new(engine.sightings(), &report, outcome.devices);

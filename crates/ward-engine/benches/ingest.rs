@@ -16,29 +16,30 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use ward_capture::{CaptureReader, CaptureSet};
 use ward_core::Observation;
 use ward_dissect::Registry;
-use ward_engine::{Engine, EngineConfig, RunInfo};
+use ward_engine::{Engine, EngineConfig};
 use ward_inventory::classify::Rules;
 use ward_inventory::sightings::Sightings;
 use ward_sensor::{Sensor, SensorConfig};
-use ward_store::Blocking;
+use ward_store::{Blocking, Import};
 
-fn observations() -> (Vec<Observation>, RunInfo) {
+fn observations() -> (Vec<Observation>, Import) {
     let path = ward_gen::bench_capture();
     let reader = CaptureReader::open(&path).unwrap();
     let sensor = Sensor::new(SensorConfig { threads: 1, ..SensorConfig::default() }, Registry::builtin());
     let mut all = Vec::new();
     let report = sensor.run(&mut CaptureSet::new(vec![reader]), |batch| all.extend(batch));
-    let run = RunInfo {
+    let run = Import {
         fingerprint: ward_capture::fingerprint(&path).unwrap(),
         source: path.display().to_string(),
         first_packet: report.counters.first_packet,
         last_packet: report.counters.last_packet,
         packets: report.counters.packets,
+        written_at: ward_core::Timestamp::ZERO, // set by the engine when it writes the run
     };
     (all, run)
 }
 
-fn ingest(db: &std::path::Path, obs: &[Observation], run: &RunInfo) -> usize {
+fn ingest(db: &std::path::Path, obs: &[Observation], run: &Import) -> usize {
     let store = Blocking::open_sqlite(db).unwrap();
     let mut engine = Engine::open(Some(store), Rules::builtin(), EngineConfig::default()).unwrap();
     for batch in obs.chunks(4096) {

@@ -15,7 +15,7 @@
 //! let store = Blocking::open_sqlite(std::path::Path::new("ward.db")).unwrap();
 //! let mut engine = Engine::open(Some(store), Rules::builtin(), EngineConfig::default()).unwrap();
 //! // engine.observe(&batch) for each batch of the sensor, then:
-//! let outcome = engine.finish(ward_engine::RunInfo::default()).unwrap();
+//! let outcome = engine.finish(ward_store::Import::default()).unwrap();
 //! println!("{} devices written", outcome.devices_written);
 //! ```
 
@@ -35,21 +35,6 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct EngineConfig {
     /// Settings of the inventory (stale period, address ranges).
     pub inventory: InventoryConfig,
-}
-
-/// What the run read, to record with it.
-#[derive(Clone, Debug, Default)]
-pub struct RunInfo {
-    /// A digest of the captures' contents; empty for a run that cannot be read twice (live).
-    pub fingerprint: String,
-    /// What was read (file names, or an interface).
-    pub source: String,
-    /// Earliest packet.
-    pub first_packet: Option<Timestamp>,
-    /// Latest packet.
-    pub last_packet: Option<Timestamp>,
-    /// Packets read.
-    pub packets: u64,
 }
 
 /// What a finished run did.
@@ -110,8 +95,10 @@ impl<S: Store> Engine<S> {
         &self.sightings
     }
 
-    /// Places the run in the inventory and writes what changed, in one transaction.
-    pub fn finish(&mut self, run: RunInfo) -> Result<Outcome> {
+    /// Places the run in the inventory and writes what changed, in one transaction, with
+    /// `run` (what was read; its time of writing is set here) unless its captures were
+    /// written before.
+    pub fn finish(&mut self, run: Import) -> Result<Outcome> {
         let start = Instant::now();
         let already = match (&self.store, run.fingerprint.is_empty()) {
             (Some(s), false) => s.import(&run.fingerprint)?.is_some(),
@@ -127,14 +114,8 @@ impl<S: Store> Engine<S> {
         );
         let devices_written = changes.devices.len();
         let edges_written = changes.edges.len();
-        let import = (!run.fingerprint.is_empty() && !already).then(|| Import {
-            fingerprint: run.fingerprint.clone(),
-            source: run.source.clone(),
-            first_packet: run.first_packet,
-            last_packet: run.last_packet,
-            packets: run.packets,
-            written_at: Timestamp::now(),
-        });
+        let import =
+            (!run.fingerprint.is_empty() && !already).then(|| Import { written_at: Timestamp::now(), ..run });
         let set = ChangeSet {
             devices: changes.devices,
             merged: changes.merged,

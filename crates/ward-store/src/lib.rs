@@ -68,9 +68,9 @@ pub struct Snapshot {
 }
 
 /// A set of captures (or a live session) written into the store.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Import {
-    /// A digest naming the captures' contents.
+    /// A digest naming the captures' contents; empty for what cannot be read twice (live).
     pub fingerprint: String,
     /// What was read (file names, or the interface).
     pub source: String,
