@@ -1,0 +1,493 @@
+//! The nftables compiler: one table that Ward owns, in `nft -f` syntax.
+//!
+//! ```text
+//! forward (hook) ─ established/related: accept
+//!                ─ device denylists, then allowlists (concatenated interval sets): drop
+//!                ─ ip saddr vmap @src_zone ──► from_<zone> ─ ip daddr vmap @dst_from_<zone> ──► <zone>__<zone> (rules)
+//!                │                                       └ defaults: vmap @dst_default ──► deny_in_<zone>
+//!                └ (source in no segment) ──► from_outside ...
+//! ```
+//!
+//! A packet meets at most two interval-map lookups to find its zone pair, whatever the
+//! number of segments and devices, then the rules of that one pair. Every drop is counted and,
+//! where the policy says so, logged with a prefix naming the pair; in monitor mode a drop
+//! becomes a logged accept.
+
+use std::fmt::Write as _;
+
+use crate::addr::IpSet;
+use crate::policy::{Action, Proto, Traffic};
+use crate::resolve::{OUTSIDE, Resolved, Zone};
+
+/// How to compile.
+#[derive(Clone, Debug)]
+pub struct NftOptions {
+    /// The table's name (family `inet`).
+    pub table: String,
+    /// Log and accept instead of dropping.
+    pub monitor: bool,
+    /// The chain's hook: `forward` for a router between segments.
+    pub hook: String,
+    /// The hook priority.
+    pub priority: i32,
+}
+
+impl Default for NftOptions {
+    fn default() -> NftOptions {
+        NftOptions { table: "ward".into(), monitor: false, hook: "forward".into(), priority: 0 }
+    }
+}
+
+/// The comment that marks a table as Ward's: `apply` refuses to replace a table without it.
+pub const OWNER_MARK: &str = "managed by ward";
+
+/// Sets with more elements than this are named sets, not inline ones.
+const INLINE_MAX: usize = 8;
+
+struct Out {
+    text: String,
+    sets: String,
+    named: usize,
+    /// Named sets by content: the same addresses in several chains are one set.
+    by_content: std::collections::HashMap<String, String>,
+}
+
+impl Out {
+    /// `ip saddr` / `ip6 daddr` matches for a set restricted to one family, inline or named.
+    fn addr_match(&mut self, field: &str, family: Family, set: &IpSet) -> String {
+        let elems = match family {
+            Family::V4 => set.nft_v4(),
+            Family::V6 => set.nft_v6(),
+        };
+        let key = match family {
+            Family::V4 => "ip",
+            Family::V6 => "ip6",
+        };
+        if elems.len() <= INLINE_MAX {
+            return format!("{key} {field} {{ {} }} ", elems.join(", "));
+        }
+        let content = elems.join(", ");
+        if let Some(name) = self.by_content.get(&content) {
+            return format!("{key} {field} @{name} ");
+        }
+        self.named += 1;
+        let name = format!("addr{}_{}", self.named, family.suffix());
+        self.by_content.insert(content, name.clone());
+        let _ = writeln!(
+            self.sets,
+            "\tset {name} {{\n\t\ttype {};\n\t\tflags interval;\n\t\telements = {{ {} }}\n\t}}",
+            family.addr_type(),
+            elems.join(", ")
+        );
+        format!("{key} {field} @{name} ")
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    fn suffix(self) -> &'static str {
+        match self {
+            Family::V4 => "v4",
+            Family::V6 => "v6",
+        }
+    }
+    fn addr_type(self) -> &'static str {
+        match self {
+            Family::V4 => "ipv4_addr",
+            Family::V6 => "ipv6_addr",
+        }
+    }
+    fn key(self) -> &'static str {
+        match self {
+            Family::V4 => "ip",
+            Family::V6 => "ip6",
+        }
+    }
+    fn of(self, s: &IpSet) -> Vec<String> {
+        match self {
+            Family::V4 => s.nft_v4(),
+            Family::V6 => s.nft_v6(),
+        }
+    }
+}
+
+const FAMILIES: [Family; 2] = [Family::V4, Family::V6];
+
+fn quote(s: &str) -> String {
+    // Names are checked when the policy is read; comments may hold anything a person wrote.
+    s.chars().filter(|c| !c.is_control() && *c != '"' && *c != '\\').take(120).collect()
+}
+
+/// A rule's traffic with one entry per protocol, so that a packet meets one port set per rule.
+fn merged(traffic: &[Traffic]) -> Vec<Traffic> {
+    let mut out: Vec<Traffic> = Vec::new();
+    for t in traffic {
+        match out.iter_mut().find(|o| o.proto == t.proto) {
+            Some(o) if o.ports.is_empty() || t.ports.is_empty() => o.ports.clear(),
+            Some(o) => {
+                o.ports.extend(&t.ports);
+                o.ports.sort_unstable();
+                let mut m: Vec<(u16, u16)> = Vec::new();
+                for &(a, b) in &o.ports {
+                    match m.last_mut() {
+                        Some(l) if a <= l.1.saturating_add(1) => l.1 = l.1.max(b),
+                        _ => m.push((a, b)),
+                    }
+                }
+                o.ports = m;
+            }
+            None => out.push(t.clone()),
+        }
+    }
+    out
+}
+
+fn traffic_match(t: &Traffic) -> String {
+    let ports = || {
+        let p: Vec<String> =
+            t.ports.iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
+        format!("th dport {{ {} }} ", p.join(", "))
+    };
+    match (t.proto, t.ports.is_empty()) {
+        (Proto::Any, true) => String::new(),
+        (Proto::Any, false) => format!("meta l4proto {{ tcp, udp }} {}", ports()),
+        (Proto::Tcp, true) => "meta l4proto tcp ".into(),
+        (Proto::Udp, true) => "meta l4proto udp ".into(),
+        (Proto::Tcp, false) => format!("meta l4proto tcp {}", ports()),
+        (Proto::Udp, false) => format!("meta l4proto udp {}", ports()),
+        (Proto::Icmp, _) => "meta l4proto { icmp, ipv6-icmp } ".into(),
+    }
+}
+
+impl Resolved<'_> {
+    fn chain_zone(&self, z: Zone) -> &str {
+        self.zone_name(z)
+    }
+
+    /// The verdict statement for a drop (or its monitor form), with the log prefix.
+    fn drop_stmt(opts: &NftOptions, log: bool, prefix: &str) -> String {
+        let prefix: String = prefix.chars().take(100).collect();
+        match (opts.monitor, log) {
+            (false, true) => format!("counter log prefix \"ward drop {prefix}: \" drop"),
+            (false, false) => "counter drop".into(),
+            (true, _) => format!("counter log prefix \"ward would drop {prefix}: \" accept"),
+        }
+    }
+
+    /// The statement that ends a pair's chain (or stands for a pair without rules).
+    fn default_verdict(&self, from: Zone, to: Zone) -> String {
+        let (action, posture, _) = self.default_action(from, to);
+        match (action, posture) {
+            (Action::Allow, _) => "counter accept".into(),
+            (_, "intra") => format!("goto deny_intra_{}", self.chain_zone(from)),
+            (_, "outbound") => format!("goto deny_out_{}", self.chain_zone(from)),
+            _ => format!("goto deny_in_{}", self.chain_zone(to)),
+        }
+    }
+
+    /// The whole table as an `nft -f` file. Loading it replaces the table atomically: the
+    /// file creates the table, deletes it, and defines it again, in one transaction.
+    pub fn compile_nft(&self, opts: &NftOptions) -> String {
+        let p = self.policy;
+        let t = &opts.table;
+        let mut o =
+            Out { text: String::new(), sets: String::new(), named: 0, by_content: Default::default() };
+        let zones: Vec<Zone> = (0..p.segments.len()).chain([OUTSIDE]).collect();
+
+        // Zone lookups.
+        for f in FAMILIES {
+            let elems: Vec<String> = p
+                .segments
+                .iter()
+                .flat_map(|s| f.of(&s.nets).into_iter().map(move |e| format!("{e} : jump from_{}", s.name)))
+                .collect();
+            let _ = writeln!(
+                o.sets,
+                "\tmap src_zone_{} {{\n\t\ttype {} : verdict;\n\t\tflags interval;\n{}\t}}",
+                f.suffix(),
+                f.addr_type(),
+                elements(&elems)
+            );
+            let _ = writeln!(
+                o.sets,
+                "\tset segmented_{} {{\n\t\ttype {};\n\t\tflags interval;\n{}\t}}",
+                f.suffix(),
+                f.addr_type(),
+                elements(&f.of(&self.segmented))
+            );
+            let defaults: Vec<String> = p
+                .segments
+                .iter()
+                .enumerate()
+                .flat_map(|(i, s)| f.of(&s.nets).into_iter().map(move |e| (e, i)))
+                .map(|(e, i)| format!("{e} : {}", self.default_for_dst(i)))
+                .collect();
+            let _ = writeln!(
+                o.sets,
+                "\tmap dst_default_{} {{\n\t\ttype {} : verdict;\n\t\tflags interval;\n{}\t}}",
+                f.suffix(),
+                f.addr_type(),
+                elements(&defaults)
+            );
+        }
+
+        // Device lists.
+        for f in FAMILIES {
+            let (mut deny, mut allow, mut listed) = (Vec::new(), Vec::new(), Vec::new());
+            for l in &self.lists {
+                let entry = &p.devices[l.index];
+                for ip in f.of(&l.ips) {
+                    for peer in f.of(&entry.deny) {
+                        deny.push(format!("{ip} . {peer}"));
+                    }
+                    if entry.has_allowlist {
+                        listed.push(ip.clone());
+                        for peer in f.of(&entry.allow) {
+                            allow.push(format!("{ip} . {peer}"));
+                        }
+                    }
+                }
+            }
+            let s = f.suffix();
+            let ty = f.addr_type();
+            let _ = writeln!(
+                o.sets,
+                "\tset dev_deny_{s} {{\n\t\ttype {ty} . {ty};\n\t\tflags interval;\n{}\t}}",
+                elements(&deny)
+            );
+            let _ = writeln!(
+                o.sets,
+                "\tset dev_allowlisted_{s} {{\n\t\ttype {ty};\n\t\tflags interval;\n{}\t}}",
+                elements(&listed)
+            );
+            let _ = writeln!(
+                o.sets,
+                "\tset dev_allow_{s} {{\n\t\ttype {ty} . {ty};\n\t\tflags interval;\n{}\t}}",
+                elements(&allow)
+            );
+        }
+
+        // The base chain.
+        let _ = writeln!(
+            o.text,
+            "\tchain forward {{\n\t\ttype filter hook {} priority {}; policy accept;\n\t\tct state established,related counter accept",
+            opts.hook, opts.priority
+        );
+        let list_drop = |what: &str| Self::drop_stmt(opts, p.log, what);
+        for f in FAMILIES {
+            let (k, s) = (f.key(), f.suffix());
+            let _ = writeln!(
+                o.text,
+                "\t\t{k} saddr . {k} daddr @dev_deny_{s} {} comment \"device denylist\"",
+                list_drop("denylist")
+            );
+            let _ = writeln!(
+                o.text,
+                "\t\t{k} daddr . {k} saddr @dev_deny_{s} {} comment \"device denylist\"",
+                list_drop("denylist")
+            );
+        }
+        for f in FAMILIES {
+            let (k, s) = (f.key(), f.suffix());
+            let _ = writeln!(
+                o.text,
+                "\t\t{k} daddr @dev_allowlisted_{s} {k} daddr . {k} saddr != @dev_allow_{s} {} comment \"device allowlist\"",
+                list_drop("not allowlisted")
+            );
+            let _ = writeln!(
+                o.text,
+                "\t\t{k} saddr @dev_allowlisted_{s} {k} saddr . {k} daddr != @dev_allow_{s} {} comment \"device allowlist\"",
+                list_drop("not allowlisted")
+            );
+        }
+        for &i in &self.global_denies {
+            let rule = &p.rules[i];
+            let verdict = Self::drop_stmt(opts, rule.log, &format!("rule {}", quote(&rule.name)));
+            let traffic: Vec<String> = if rule.traffic.is_empty() {
+                vec![String::new()]
+            } else {
+                merged(&rule.traffic).iter().map(traffic_match).collect()
+            };
+            for t in traffic {
+                let _ = writeln!(o.text, "\t\t{t}{verdict} comment \"rule {}\"", quote(&rule.name));
+            }
+        }
+        for f in FAMILIES {
+            let _ = writeln!(o.text, "\t\t{} saddr vmap @src_zone_{}", f.key(), f.suffix());
+        }
+        let _ = writeln!(o.text, "\t\tgoto from_outside\n\t}}");
+
+        // One chain per source zone: find the destination zone's pair chain, or the default.
+        for &zs in &zones {
+            let name = self.chain_zone(zs).to_owned();
+            let mut body = String::new();
+            for f in FAMILIES {
+                let elems: Vec<String> = zones
+                    .iter()
+                    .filter(|&&zd| zd != OUTSIDE && (zd == zs || self.pairs.contains_key(&(zs, zd))))
+                    .flat_map(|&zd| {
+                        let target = if self.pairs.contains_key(&(zs, zd)) {
+                            format!("goto {}__{}", name, self.chain_zone(zd))
+                        } else {
+                            self.default_verdict(zs, zd)
+                        };
+                        let target = target.replace("counter ", "");
+                        f.of(self.zone_set(zd)).into_iter().map(move |e| format!("{e} : {target}"))
+                    })
+                    .collect();
+                if !elems.is_empty() {
+                    let _ = writeln!(
+                        o.sets,
+                        "\tmap dst_from_{name}_{} {{\n\t\ttype {} : verdict;\n\t\tflags interval;\n{}\t}}",
+                        f.suffix(),
+                        f.addr_type(),
+                        elements(&elems)
+                    );
+                    let _ = writeln!(body, "\t\t{} daddr vmap @dst_from_{name}_{}", f.key(), f.suffix());
+                }
+            }
+            // The destination is in no segment.
+            let to_outside = if self.pairs.contains_key(&(zs, OUTSIDE)) {
+                format!("goto {name}__outside")
+            } else {
+                self.default_verdict(zs, OUTSIDE)
+            };
+            let outbound = if zs == OUTSIDE { p.outside_outbound } else { p.segments[zs].outbound };
+            let deny_out = format!("goto deny_out_{name}");
+            if outbound != Action::Deny || to_outside != deny_out {
+                for f in FAMILIES {
+                    let _ = writeln!(body, "\t\t{} daddr != @segmented_{} {to_outside}", f.key(), f.suffix());
+                }
+            }
+            // A segment without rules for this pair: the source's outbound posture, then the
+            // destination's inbound one.
+            if outbound == Action::Deny {
+                let _ = writeln!(body, "\t\tgoto deny_out_{name}");
+            } else {
+                for f in FAMILIES {
+                    let _ = writeln!(body, "\t\t{} daddr vmap @dst_default_{}", f.key(), f.suffix());
+                }
+            }
+            let _ = writeln!(o.text, "\tchain from_{name} {{\n{body}\t}}");
+        }
+
+        // One chain per zone pair that has rules: denies, allows, then the pair's default.
+        let mut pairs: Vec<(&(Zone, Zone), &Vec<usize>)> = self.pairs.iter().collect();
+        pairs.sort_by_key(|((a, b), _)| (a.wrapping_add(1), b.wrapping_add(1)));
+        for (&(zs, zd), rules) in pairs {
+            let (src_zone, dst_zone) = (self.zone_set(zs).clone(), self.zone_set(zd).clone());
+            let mut body = String::new();
+            for &i in rules {
+                let (rule, rr) = (&p.rules[i], &self.rules[i]);
+                let src = rr.src.intersection(&src_zone);
+                let dst = rr.dst.intersection(&dst_zone);
+                let verdict = match rule.action {
+                    Action::Allow => "counter accept".to_owned(),
+                    Action::Deny => Self::drop_stmt(
+                        opts,
+                        rule.log,
+                        &format!("{}>{} rule {}", self.zone_name(zs), self.zone_name(zd), quote(&rule.name)),
+                    ),
+                };
+                let traffic: Vec<String> = if rule.traffic.is_empty() {
+                    vec![String::new()]
+                } else {
+                    merged(&rule.traffic).iter().map(traffic_match).collect()
+                };
+                let whole_src = src == src_zone;
+                let whole_dst = dst == dst_zone;
+                let comment = format!("comment \"rule {}\"", quote(&rule.name));
+                if whole_src && whole_dst {
+                    for t in &traffic {
+                        let _ = writeln!(body, "\t\t{t}{verdict} {comment}");
+                    }
+                    continue;
+                }
+                for f in FAMILIES {
+                    let (sf, df) = (f.of(&src), f.of(&dst));
+                    if (!whole_src && sf.is_empty()) || (!whole_dst && df.is_empty()) {
+                        continue;
+                    }
+                    let s = if whole_src { String::new() } else { o.addr_match("saddr", f, &src) };
+                    let d = if whole_dst { String::new() } else { o.addr_match("daddr", f, &dst) };
+                    for t in &traffic {
+                        let _ = writeln!(body, "\t\t{s}{d}{t}{verdict} {comment}");
+                    }
+                }
+            }
+            let _ = writeln!(body, "\t\t{}", self.default_verdict(zs, zd));
+            let _ = writeln!(o.text, "\tchain {}__{} {{\n{body}\t}}", self.zone_name(zs), self.zone_name(zd));
+        }
+
+        // Where the defaults drop, one chain each so that the log names the zone.
+        for &z in &zones {
+            let name = self.chain_zone(z);
+            let log = if z == OUTSIDE { p.log } else { p.segments[z].log };
+            let (inb, outb, intra) = if z == OUTSIDE {
+                (p.outside_inbound, p.outside_outbound, Action::Allow)
+            } else {
+                let s = &p.segments[z];
+                (s.inbound, s.outbound, s.intra)
+            };
+            if inb == Action::Deny {
+                let _ = writeln!(
+                    o.text,
+                    "\tchain deny_in_{name} {{\n\t\t{}\n\t}}",
+                    Self::drop_stmt(opts, log, &format!("*>{name} inbound"))
+                );
+            }
+            if outb == Action::Deny {
+                let _ = writeln!(
+                    o.text,
+                    "\tchain deny_out_{name} {{\n\t\t{}\n\t}}",
+                    Self::drop_stmt(opts, log, &format!("{name}>* outbound"))
+                );
+            }
+            if intra == Action::Deny {
+                let _ = writeln!(
+                    o.text,
+                    "\tchain deny_intra_{name} {{\n\t\t{}\n\t}}",
+                    Self::drop_stmt(opts, log, &format!("{name}>{name} intra"))
+                );
+            }
+        }
+
+        format!(
+            "# Generated by ward policy compile from {} (policy {:?}){}. Do not edit: the table is replaced whole.\n\
+             table inet {t} {{}}\n\
+             delete table inet {t}\n\
+             table inet {t} {{\n\tcomment \"{OWNER_MARK}: policy {}\"\n{}{}}}\n",
+            quote(&p.file),
+            quote(&p.name),
+            if opts.monitor { ", monitor mode" } else { "" },
+            quote(&p.name),
+            o.sets,
+            o.text
+        )
+    }
+
+    /// For a destination segment, what happens when the source's own defaults let it out.
+    fn default_for_dst(&self, dst: Zone) -> String {
+        let s = &self.policy.segments[dst];
+        if s.inbound == Action::Deny { format!("goto deny_in_{}", s.name) } else { "accept".into() }
+    }
+}
+
+fn elements(elems: &[String]) -> String {
+    if elems.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\t\telements = {\n");
+    for (i, e) in elems.iter().enumerate() {
+        out.push_str("\t\t\t");
+        out.push_str(e);
+        out.push_str(if i + 1 < elems.len() { ",\n" } else { "\n" });
+    }
+    out.push_str("\t\t}\n");
+    out
+}
