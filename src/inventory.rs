@@ -133,7 +133,7 @@ pub(crate) struct SetArgs {
 }
 
 /// Opens an existing inventory; never creates one (a typo in `--db` must not look empty).
-fn open(db: &Path) -> Result<Blocking> {
+pub(crate) fn open(db: &Path) -> Result<Blocking> {
     if !db.exists() {
         bail!("no inventory at {}: `ward analyze --db {} CAPTURE` makes one", db.display(), db.display());
     }

@@ -2,6 +2,7 @@
 //! crates; this file only connects them.
 
 mod inventory;
+mod policy;
 mod report;
 
 use std::io::{IsTerminal, Write};
@@ -67,6 +68,9 @@ enum Command {
     /// The inventory: list, show, peers, events, export, and overrides (`set`).
     #[command(subcommand)]
     Inventory(inventory::InventoryCommand),
+    /// Segmentation policy: check, simulate, suggest, compile, apply, counters.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 #[derive(clap::Args)]
@@ -125,6 +129,12 @@ fn main() -> ExitCode {
             inventory::run(cmd, &mut out)
                 .and_then(|()| out.flush().map_err(Into::into))
                 .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Policy(cmd) => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            policy::run(cmd, &mut out)
+                .and_then(|clean| out.flush().map(|()| clean).map_err(Into::into))
+                .map(|clean| if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     };
     match result {

@@ -21,7 +21,6 @@ const MAX_NAMED_DESTINATIONS: usize = 4;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum End {
     Class(String),
-    Segment(String),
     Internet,
     Addr(IpAddr),
 }
@@ -30,11 +29,18 @@ impl End {
     fn selector(&self) -> String {
         match self {
             End::Class(c) => format!("class:{c}"),
-            End::Segment(s) => format!("segment:{s}"),
             End::Internet => "internet".into(),
             End::Addr(ip) => ip.to_string(),
         }
     }
+}
+
+/// A segment drawn from the addresses seen.
+#[derive(Default)]
+struct Draft {
+    cidrs: Vec<String>,
+    vlans: BTreeSet<u16>,
+    classes: BTreeMap<String, usize>,
 }
 
 /// Source end, destination class, protocol, port.
@@ -74,34 +80,55 @@ pub fn suggest(base: Option<&Policy>, devices: &[DeviceInfo], conversations: &[C
         devices.iter().flat_map(|d| d.ips.iter().map(move |ip| (*ip, d))).collect();
 
     // Segments.
-    // Per drawn segment: its network, VLANs seen, devices per class.
-    type Draft = (String, BTreeSet<u16>, BTreeMap<String, usize>);
-    let mut drafts: BTreeMap<String, Draft> = BTreeMap::new();
-    let zone_of = |ip: IpAddr| -> Option<String> {
-        match base {
-            Some(p) => p.segments.iter().find(|s| s.nets.contains(ip)).map(|s| s.name.clone()),
-            None => private.contains(ip).then(|| v4_24(ip).map(|(n, _)| n)).flatten(),
-        }
-    };
+    // Segments drawn from what was seen: one per VLAN where a /24 (or IPv6 /64) sits on one
+    // VLAN only, else one per /24. Link-local addresses are no segment's.
+    let mut nets: BTreeMap<String, Draft> = BTreeMap::new();
     if base.is_none() {
         for d in devices {
-            for ip in d.ips.iter().filter(|ip| private.contains(**ip) && !is_special(**ip)) {
+            for ip in
+                d.ips.iter().filter(|ip| private.contains(**ip) && !is_special(**ip) && !is_link_local(**ip))
+            {
                 if let Some((name, cidr)) = v4_24(*ip) {
-                    let e = drafts.entry(name).or_insert_with(|| (cidr, BTreeSet::new(), BTreeMap::new()));
-                    e.1.extend(d.vlans.iter().copied());
-                    *e.2.entry(d.class.clone().unwrap_or_else(|| "unclassified".into())).or_default() += 1;
+                    let e =
+                        nets.entry(name).or_insert_with(|| Draft { cidrs: vec![cidr], ..Draft::default() });
+                    e.vlans.extend(d.vlans.iter().copied());
+                    *e.classes
+                        .entry(d.class.clone().unwrap_or_else(|| "unclassified".into()))
+                        .or_default() += 1;
                 }
             }
         }
     }
+    let mut drafts: BTreeMap<String, Draft> = BTreeMap::new();
+    let mut net_segment: HashMap<String, String> = HashMap::new();
+    for (name, d) in nets {
+        let seg = match d.vlans.iter().next() {
+            Some(v) if d.vlans.len() == 1 => format!("vlan_{v}"),
+            _ => name.clone(),
+        };
+        let e = drafts.entry(seg.clone()).or_default();
+        e.cidrs.extend(d.cidrs);
+        e.vlans.extend(d.vlans);
+        for (c, n) in d.classes {
+            *e.classes.entry(c).or_default() += n;
+        }
+        net_segment.insert(name, seg);
+    }
+    let zone_of = |ip: IpAddr| -> Option<String> {
+        match base {
+            Some(p) => p.segments.iter().find(|s| s.nets.contains(ip)).map(|s| s.name.clone()),
+            None => v4_24(ip).and_then(|(n, _)| net_segment.get(&n).cloned()),
+        }
+    };
 
     // Rules: group answered conversations by (source end, destination end, protocol, port).
     let src_end = |ip: IpAddr| -> End {
-        match (by_ip.get(&ip).and_then(|d| d.class.clone()), zone_of(ip)) {
-            (Some(c), _) => End::Class(c),
-            (None, Some(z)) => End::Segment(z),
-            (None, None) if !private.contains(ip) => End::Internet,
-            (None, None) => End::Addr(ip),
+        // A class where the device has one; else the address itself (least privilege: a
+        // whole segment would let every device in it do what one unclassified device did).
+        match by_ip.get(&ip).and_then(|d| d.class.clone()) {
+            Some(c) => End::Class(c),
+            None if !private.contains(ip) => End::Internet,
+            None => End::Addr(ip),
         }
     };
     let mut groups: BTreeMap<GroupKey, BTreeMap<IpAddr, (u64, Option<String>)>> = BTreeMap::new();
@@ -154,18 +181,17 @@ pub fn suggest(base: Option<&Policy>, devices: &[DeviceInfo], conversations: &[C
             }
         }
         None => {
-            for (name, (cidr, vlans, classes)) in &drafts {
-                let mut c: Vec<(&String, &usize)> = classes.iter().collect();
+            for (name, d) in &drafts {
+                let mut c: Vec<(&String, &usize)> = d.classes.iter().collect();
                 c.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
                 let summary: Vec<String> = c.iter().take(6).map(|(k, v)| format!("{k} {v}")).collect();
                 let _ = writeln!(out, "# {}", summary.join(", "));
-                let _ = writeln!(out, "[[segment]]\nname = \"{name}\"\ncidrs = [\"{cidr}\"]");
-                if vlans.len() == 1 {
-                    let _ = writeln!(
-                        out,
-                        "vlans = [{}]",
-                        vlans.iter().next().map(u16::to_string).unwrap_or_default()
-                    );
+                let cidrs: Vec<String> = d.cidrs.iter().map(|c| toml_str(c)).collect();
+                let _ = writeln!(out, "[[segment]]\nname = \"{name}\"\ncidrs = [{}]", cidrs.join(", "));
+                // Only a segment drawn from one VLAN names it: a /24 seen on several VLANs
+                // would claim a VLAN another segment owns.
+                if let (Some(v), true) = (d.vlans.iter().next(), name.starts_with("vlan_")) {
+                    let _ = writeln!(out, "vlans = [{v}]");
                 }
                 let _ = writeln!(out, "inbound = \"deny\"\noutbound = \"deny\"\nintra = \"allow\"\n");
             }
@@ -256,6 +282,13 @@ pub fn suggest(base: Option<&Policy>, devices: &[DeviceInfo], conversations: &[C
         let _ = writeln!(out, "action = \"allow\"\n");
     }
     out
+}
+
+fn is_link_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => a.is_link_local(),
+        IpAddr::V6(a) => a.is_unicast_link_local(),
+    }
 }
 
 /// Broadcast, multicast and unspecified addresses are no device's peer.

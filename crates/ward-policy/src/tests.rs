@@ -46,7 +46,7 @@ fn hospital_devices() -> Vec<DeviceInfo> {
         dev(3, "10.20.1.10", "ct_modality"),
         dev(4, "10.40.0.30", "pacs"),
         dev(5, "10.40.0.31", "modality_worklist"),
-        dev(6, "10.40.0.10", "clinical_gateway"),
+        dev(6, "10.40.0.10", "hl7_interface_engine"),
         dev(7, "10.40.0.20", "server"),
         dev(8, "10.70.3.3", "workstation"),
         dev(9, "10.40.0.40", "ehr_server"),

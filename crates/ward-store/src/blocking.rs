@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::path::Path;
 
-use ward_core::{Alert, Device, DeviceId, Finding, InventoryEvent, Override};
+use ward_core::{Alert, CommEdge, Device, DeviceId, Finding, InventoryEvent, Override};
 
 use crate::{
     ChangeSet, DeviceQuery, DeviceRecord, DeviceRef, EventQuery, Import, Peer, Result, Snapshot, SqliteStore,
@@ -169,5 +169,15 @@ impl<S: Store> Blocking<S> {
     /// See [`Store::findings`].
     pub fn findings(&self, device: Option<DeviceId>) -> Result<Vec<Finding>> {
         self.rt.block_on(self.store.findings(device))
+    }
+
+    /// See [`Store::replace_findings`].
+    pub fn replace_findings(&self, kind: &str, findings: &[Finding]) -> Result<()> {
+        self.block_on(self.store.replace_findings(kind, findings))
+    }
+
+    /// See [`Store::edges`].
+    pub fn edges(&self) -> Result<Vec<CommEdge>> {
+        self.block_on(self.store.edges())
     }
 }

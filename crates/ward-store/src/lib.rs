@@ -228,4 +228,10 @@ pub trait Store {
     async fn upsert_findings(&self, findings: &[Finding]) -> Result<()>;
     /// Findings of one device, or of all.
     async fn findings(&self, device: Option<DeviceId>) -> Result<Vec<Finding>>;
+    /// Makes `findings` the findings of `kind`, in one transaction: those held for the same
+    /// (device, kind, reference) keep their first sighting, the others of that kind are
+    /// removed (a violation that no longer holds, a vulnerability patched).
+    async fn replace_findings(&self, kind: &str, findings: &[Finding]) -> Result<()>;
+    /// The whole communication map, oldest hour first.
+    async fn edges(&self) -> Result<Vec<CommEdge>>;
 }

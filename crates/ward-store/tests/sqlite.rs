@@ -413,6 +413,26 @@ fn alerts_and_findings() -> TestResult {
     assert_eq!(got, vec![finding(Severity::Critical, 100, 400, "new")]);
     assert!(store.findings(Some(DeviceId(1)))?.is_empty());
     assert_eq!(store.findings(None)?.len(), 1);
+
+    // Replacing one kind: what still holds keeps its first sighting, what no longer holds
+    // goes, other kinds stay.
+    let policy = |device, reference: &str, first, last| Finding {
+        device: DeviceId(device),
+        kind: "policy".into(),
+        reference: reference.into(),
+        severity: Severity::Medium,
+        detail: "denied".into(),
+        evidence: "rule r".into(),
+        first_seen: at(first),
+        last_seen: at(last),
+    };
+    store.replace_findings("policy", &[policy(1, "flow:a", 10, 20), policy(2, "flow:b", 10, 20)])?;
+    store.replace_findings("policy", &[policy(1, "flow:a", 30, 40)])?;
+    let got = store.findings(None)?;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0], policy(1, "flow:a", 10, 40));
+    assert_eq!(got[1].kind, "vulnerability");
+    assert!(store.replace_findings("policy", &[finding(Severity::Low, 1, 2, "x")]).is_err());
     Ok(())
 }
 
@@ -596,6 +616,12 @@ impl Store for NoStore {
         Ok(())
     }
     async fn findings(&self, _: Option<DeviceId>) -> ward_store::Result<Vec<Finding>> {
+        Ok(Vec::new())
+    }
+    async fn replace_findings(&self, _: &str, _: &[Finding]) -> ward_store::Result<()> {
+        Ok(())
+    }
+    async fn edges(&self) -> ward_store::Result<Vec<ward_core::CommEdge>> {
         Ok(Vec::new())
     }
 }

@@ -34,7 +34,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Arguments, AssertSqlSafe, Row, Sqlite};
 use ward_core::{
-    Alert, Criticality, Device, DeviceId, EventKind, Finding, InventoryEvent, Lifecycle, Override,
+    Alert, CommEdge, Criticality, Device, DeviceId, EventKind, Finding, InventoryEvent, Lifecycle, Override,
 };
 
 use crate::{
@@ -1036,5 +1036,84 @@ impl Store for SqliteStore {
         .iter()
         .map(rows::finding)
         .collect()
+    }
+
+    async fn replace_findings(&self, kind: &str, findings: &[Finding]) -> Result<()> {
+        if let Some(f) = findings.iter().find(|f| f.kind != kind) {
+            return Err(StoreError::Invalid(format!(
+                "a finding of kind {:?} among those of kind {kind:?}",
+                f.kind
+            )));
+        }
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        // Keep the ones that still hold (their first sighting matters), drop the rest.
+        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS keep_findings (device_id INTEGER, reference TEXT)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM keep_findings").execute(&mut *tx).await?;
+        insert_rows(&mut tx, "INSERT INTO keep_findings (device_id, reference)", "", 2, findings, |a, f| {
+            a.add(f.device.0)?;
+            a.add(f.reference.as_str())
+        })
+        .await?;
+        sqlx::query(
+            "DELETE FROM findings WHERE kind = ?1 AND NOT EXISTS (SELECT 1 FROM keep_findings k
+                 WHERE k.device_id = findings.device_id AND k.reference = findings.reference)",
+        )
+        .bind(kind)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM keep_findings").execute(&mut *tx).await?;
+        insert_rows(
+            &mut tx,
+            "INSERT INTO findings (device_id, kind, reference, severity, detail, evidence,
+                                   first_seen, last_seen)",
+            "ON CONFLICT (device_id, kind, reference) DO UPDATE SET
+                 severity = excluded.severity, detail = excluded.detail,
+                 evidence = excluded.evidence,
+                 first_seen = min(first_seen, excluded.first_seen),
+                 last_seen = max(last_seen, excluded.last_seen)",
+            8,
+            findings,
+            |a, f| {
+                a.add(f.device.0)?;
+                a.add(f.kind.as_str())?;
+                a.add(f.reference.as_str())?;
+                a.add(f.severity.as_str())?;
+                a.add(f.detail.as_str())?;
+                a.add(f.evidence.as_str())?;
+                a.add(nanos(f.first_seen))?;
+                a.add(nanos(f.last_seen))
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn edges(&self) -> Result<Vec<CommEdge>> {
+        let rows = sqlx::query(
+            "SELECT initiator, responder, proto, port, app, hour, flows, packets, bytes FROM comm
+             ORDER BY hour, initiator, responder, proto, port, app",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let proto: i64 = r.try_get(2)?;
+                let port: i64 = r.try_get(3)?;
+                Ok(CommEdge {
+                    initiator: DeviceId(r.try_get(0)?),
+                    responder: DeviceId(r.try_get(1)?),
+                    proto: u8::try_from(proto).unwrap_or(0),
+                    port: u16::try_from(port).unwrap_or(0),
+                    app: r.try_get(4)?,
+                    hour: r.try_get(5)?,
+                    flows: uncount(r.try_get(6)?),
+                    packets: uncount(r.try_get(7)?),
+                    bytes: uncount(r.try_get(8)?),
+                })
+            })
+            .collect()
     }
 }
