@@ -105,6 +105,9 @@ pub(crate) struct TableArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Run nft inside this network namespace (`ip netns exec NS nft ...`).
+    #[arg(long, value_name = "NS")]
+    netns: Option<String>,
 }
 
 fn table_name(s: &str) -> std::result::Result<String, String> {
@@ -146,6 +149,9 @@ pub(crate) struct ApplyArgs {
     /// Where replaced tables are kept (default: ~/.local/state/ward/nft, or /var/lib/ward/nft).
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// Run nft inside this network namespace (`ip netns exec NS nft ...`).
+    #[arg(long, value_name = "NS")]
+    netns: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -156,6 +162,9 @@ pub(crate) struct RollbackArgs {
     /// Where `apply` kept the table it replaced.
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// Run nft inside this network namespace (`ip netns exec NS nft ...`).
+    #[arg(long, value_name = "NS")]
+    netns: Option<String>,
 }
 
 pub(crate) fn run(cmd: PolicyCommand, out: &mut impl Write) -> Result<bool> {
@@ -166,7 +175,10 @@ pub(crate) fn run(cmd: PolicyCommand, out: &mut impl Write) -> Result<bool> {
         PolicyCommand::Compile(a) => compile_cmd(a, out).map(|()| true),
         PolicyCommand::Apply(a) => apply(a, out).map(|()| true),
         PolicyCommand::Rollback(a) => {
-            let nft = Nft::new(a.state_dir.unwrap_or_else(ward_enforce::default_state_dir));
+            let nft = Nft {
+                netns: a.netns,
+                ..Nft::new(a.state_dir.unwrap_or_else(ward_enforce::default_state_dir))
+            };
             nft.rollback(&a.table)?;
             writeln!(out, "rolled table inet {} back to the ruleset the last apply replaced", a.table)?;
             Ok(true)
@@ -657,7 +669,10 @@ fn compile_cmd(a: CompileArgs, out: &mut impl Write) -> Result<()> {
 }
 
 fn apply(a: ApplyArgs, out: &mut impl Write) -> Result<()> {
-    let nft = Nft::new(a.state_dir.clone().unwrap_or_else(ward_enforce::default_state_dir));
+    let nft = Nft {
+        netns: a.netns.clone(),
+        ..Nft::new(a.state_dir.clone().unwrap_or_else(ward_enforce::default_state_dir))
+    };
     let (policy, info, text) = compile(&a.c)?;
     if let Some(path) = &a.c.output {
         std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
@@ -705,7 +720,7 @@ fn apply(a: ApplyArgs, out: &mut impl Write) -> Result<()> {
 }
 
 fn counters(a: TableArgs, out: &mut impl Write) -> Result<()> {
-    let nft = Nft::new(ward_enforce::default_state_dir());
+    let nft = Nft { netns: a.netns, ..Nft::new(ward_enforce::default_state_dir()) };
     let c = nft.counters(&a.table)?;
     if a.json {
         serde_json::to_writer(&mut *out, &c)?;

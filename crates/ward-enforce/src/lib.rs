@@ -57,6 +57,9 @@ pub struct Nft {
     pub program: PathBuf,
     /// Where previous rulesets are kept, one file per table.
     pub state_dir: PathBuf,
+    /// A network namespace to run `nft` in (`ip netns exec NS nft ...`), for a gateway that
+    /// lives in one, and for tests.
+    pub netns: Option<String>,
 }
 
 /// What [`Nft::apply`] did.
@@ -88,11 +91,18 @@ pub struct RuleCounter {
 impl Nft {
     /// `nft` from `PATH`, previous rulesets kept in `state_dir`.
     pub fn new(state_dir: impl Into<PathBuf>) -> Nft {
-        Nft { program: PathBuf::from("nft"), state_dir: state_dir.into() }
+        Nft { program: PathBuf::from("nft"), state_dir: state_dir.into(), netns: None }
     }
 
     fn run(&self, what: &str, args: &[&str], stdin: Option<&str>) -> Result<String> {
-        let mut cmd = Command::new(&self.program);
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&self.program);
+                c
+            }
+            None => Command::new(&self.program),
+        };
         cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         let mut child = cmd
@@ -151,24 +161,21 @@ impl Nft {
             return Err(EnforceError::NotOwned(table.to_owned()));
         }
         self.check(ruleset)?;
-        let previous = match &current {
-            Some(text) => {
-                std::fs::create_dir_all(&self.state_dir)
-                    .map_err(|e| EnforceError::Io(self.state_dir.display().to_string(), e))?;
-                let path = self.previous_path(table);
-                let tmp = path.with_extension("tmp");
-                std::fs::write(&tmp, replacing(table, text))
-                    .and_then(|()| std::fs::rename(&tmp, &path))
-                    .map_err(|e| EnforceError::Io(path.display().to_string(), e))?;
-                Some(path.display().to_string())
-            }
-            None => None,
-        };
+        // What to go back to: the table as it was, or (an empty file) no table at all.
+        std::fs::create_dir_all(&self.state_dir)
+            .map_err(|e| EnforceError::Io(self.state_dir.display().to_string(), e))?;
+        let path = self.previous_path(table);
+        let tmp = path.with_extension("tmp");
+        let kept = current.as_deref().map(|text| replacing(table, text)).unwrap_or_default();
+        std::fs::write(&tmp, kept)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| EnforceError::Io(path.display().to_string(), e))?;
+        let previous = current.is_some().then(|| path.display().to_string());
         self.run("load (-f)", &["-f", "-"], Some(ruleset))?;
         Ok(Applied { table: table.to_owned(), replaced: current.is_some(), previous, bytes: ruleset.len() })
     }
 
-    /// Loads the table [`Nft::apply`] last replaced.
+    /// Loads the table [`Nft::apply`] last replaced (removes Ward's table when there was none).
     pub fn rollback(&self, table: &str) -> Result<()> {
         let path = self.previous_path(table);
         let text = std::fs::read_to_string(&path).map_err(|_| {
@@ -178,6 +185,11 @@ impl Nft {
             && !owned(&current)
         {
             return Err(EnforceError::NotOwned(table.to_owned()));
+        }
+        if text.trim().is_empty() {
+            // There was no table before the last apply.
+            self.remove(table)?;
+            return Ok(());
         }
         self.check(&text)?;
         self.run("load (-f)", &["-f", "-"], Some(&text))?;
