@@ -526,6 +526,31 @@ fn patient_data_never_leaves_ward() {
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         texts.push((format!("ward {}", args.join(" ")), out.stdout));
     }
+    // The policy commands: what they print, and the findings `check` keeps in the store.
+    let hospital = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/policy/hospital.toml");
+    let capture_path = net.capture();
+    let policy_runs: [Vec<&std::ffi::OsStr>; 4] = [
+        vec!["policy".as_ref(), "suggest".as_ref()],
+        vec!["policy".as_ref(), "check".as_ref(), "--json".as_ref(), "--policy".as_ref(), hospital.as_os_str()],
+        vec![
+            "policy".as_ref(),
+            "simulate".as_ref(),
+            "--json".as_ref(),
+            "--all".as_ref(),
+            "--policy".as_ref(),
+            hospital.as_os_str(),
+            "--capture".as_ref(),
+            capture_path.as_os_str(),
+        ],
+        vec!["policy".as_ref(), "compile".as_ref(), "--policy".as_ref(), hospital.as_os_str()],
+    ];
+    for args in policy_runs {
+        let out = Command::new(env!("CARGO_BIN_EXE_ward")).args(&args).arg("--db").arg(&db).output().unwrap();
+        // check exits 1 when it finds violations.
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        texts.push((format!("ward {args:?}"), out.stdout));
+        texts.push((format!("ward {args:?} (stderr)"), out.stderr));
+    }
     let leaks = find_leaks(&PATIENT, &texts, &written);
     assert!(leaks.is_empty(), "patient data reached Ward's output:\n{}", leaks.join("\n"));
     // The JSON output is not empty: Ward did look at the traffic.
