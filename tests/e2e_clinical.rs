@@ -531,7 +531,13 @@ fn patient_data_never_leaves_ward() {
     let capture_path = net.capture();
     let policy_runs: [Vec<&std::ffi::OsStr>; 4] = [
         vec!["policy".as_ref(), "suggest".as_ref()],
-        vec!["policy".as_ref(), "check".as_ref(), "--json".as_ref(), "--policy".as_ref(), hospital.as_os_str()],
+        vec![
+            "policy".as_ref(),
+            "check".as_ref(),
+            "--json".as_ref(),
+            "--policy".as_ref(),
+            hospital.as_os_str(),
+        ],
         vec![
             "policy".as_ref(),
             "simulate".as_ref(),
@@ -547,7 +553,11 @@ fn patient_data_never_leaves_ward() {
     for args in policy_runs {
         let out = Command::new(env!("CARGO_BIN_EXE_ward")).args(&args).arg("--db").arg(&db).output().unwrap();
         // check exits 1 when it finds violations.
-        assert!(matches!(out.status.code(), Some(0 | 1)), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         texts.push((format!("ward {args:?}"), out.stdout));
         texts.push((format!("ward {args:?} (stderr)"), out.stderr));
     }

@@ -43,6 +43,9 @@ struct Draft {
     classes: BTreeMap<String, usize>,
 }
 
+/// A group's destinations: conversations and the first application seen, per address.
+type Destinations = BTreeMap<IpAddr, (u64, Option<String>)>;
+
 /// Source end, destination class, protocol, port.
 type GroupKey = (End, Option<String>, u8, u16);
 
@@ -131,7 +134,7 @@ pub fn suggest(base: Option<&Policy>, devices: &[DeviceInfo], conversations: &[C
             None => End::Addr(ip),
         }
     };
-    let mut groups: BTreeMap<GroupKey, BTreeMap<IpAddr, (u64, Option<String>)>> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, Destinations> = BTreeMap::new();
     let mut tallies: HashMap<GroupKey, Tally> = HashMap::new();
     for c in conversations.iter().filter(|c| c.answered && !is_special(c.dst) && !is_special(c.src)) {
         let src = src_end(c.src);
@@ -215,8 +218,24 @@ pub fn suggest(base: Option<&Policy>, devices: &[DeviceInfo], conversations: &[C
         let _ = writeln!(out, "[[placement]]\nsegments = [{}]\nclasses = [\"{class}\"]\n", names.join(", "));
     }
 
+    // Rules by the segment most of their sources are in, then as grouped.
+    let home = |key: &GroupKey| -> String {
+        let mut count: BTreeMap<String, usize> = BTreeMap::new();
+        for ip in &tallies[key].src_devices {
+            *count.entry(zone_of(*ip).unwrap_or_else(|| "outside".into())).or_default() += 1;
+        }
+        count.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|(z, _)| z).unwrap_or_default()
+    };
+    let mut ordered: Vec<(String, &GroupKey, &Destinations)> =
+        groups.iter().map(|(k, d)| (home(k), k, d)).collect();
+    ordered.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     let mut names: HashMap<String, usize> = HashMap::new();
-    for (key, dsts) in &groups {
+    let mut section = None;
+    for (zone, key, dsts) in ordered {
+        if section.as_ref() != Some(&zone) {
+            let _ = writeln!(out, "# ---- conversations from {zone} ----\n");
+            section = Some(zone);
+        }
         let (src, dst_class, proto, port) = key;
         let t = &tallies[key];
         let internet_dsts: Vec<&IpAddr> = dsts.keys().filter(|ip| !private.contains(**ip)).collect();
