@@ -432,13 +432,20 @@ impl FromStr for Severity {
 }
 
 /// Something that happened on the network and needs a person (a threat-intel match, a policy
-/// violation, an anomaly). The detection stages that raise them come with later capabilities.
+/// violation, an anomaly). Alerts alike (the same `key`) within a window are one alert whose
+/// `count` and `last_seen` grow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
     /// Its number (0 until stored).
     pub id: i64,
-    /// When.
+    /// When it first happened.
     pub ts: Timestamp,
+    /// When it last happened.
+    #[serde(default)]
+    pub last_seen: Timestamp,
+    /// How many times it happened (alike occurrences folded in).
+    #[serde(default = "one")]
+    pub count: u64,
     /// How urgent.
     pub severity: Severity,
     /// What kind (`intel_match`, `policy_violation`, `new_peer`, ...).
@@ -449,12 +456,50 @@ pub struct Alert {
     /// The other end, when there is one.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub peer: Option<IpAddr>,
+    /// The conversation that showed it, when traffic did.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub flow: Option<FlowRef>,
+    /// Who raised it: a feed's name, or a detector (`baseline`, `policy`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub source: Option<String>,
+    /// The indicator matched (its id, or the value itself), for intel matches.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub indicator: Option<String>,
+    /// 0-100, the feed's or the detector's confidence.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub confidence: Option<u8>,
     /// What showed it (protocol field, feed, rule).
     pub evidence: String,
     /// For people.
     pub message: String,
     /// `open`, `acknowledged`, `closed`.
     pub state: String,
+    /// What makes two alerts the same one (kind, device, peer, indicator...): alike alerts
+    /// are folded together.
+    #[serde(default)]
+    pub key: String,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// The five-tuple and VLAN of the conversation behind an alert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FlowRef {
+    /// The side that opened it.
+    pub src: IpAddr,
+    /// Its port (0 without ports).
+    pub src_port: u16,
+    /// The side that answered.
+    pub dst: IpAddr,
+    /// Its port (0 without ports).
+    pub dst_port: u16,
+    /// IP protocol number.
+    pub proto: u8,
+    /// The access VLAN, when tagged.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub vlan: Option<u16>,
 }
 
 /// A standing weakness of a device (a vulnerability, a default credential, cleartext patient

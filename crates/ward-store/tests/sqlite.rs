@@ -387,6 +387,20 @@ fn alerts_and_findings() -> TestResult {
         evidence: "dns.query".into(),
         message: message.into(),
         state: "open".into(),
+        last_seen: at(ts + 5),
+        count: 3,
+        flow: Some(ward_core::FlowRef {
+            src: "10.1.2.3".parse().expect("literal address"),
+            src_port: 40000,
+            dst: "203.0.113.9".parse().expect("literal address"),
+            dst_port: 443,
+            proto: 6,
+            vlan: Some(110),
+        }),
+        source: Some("ipsum".into()),
+        indicator: Some("203.0.113.9".into()),
+        confidence: Some(80),
+        key: "intel_match|1|203.0.113.9".into(),
     };
     let ids = store.add_alerts(&[alert(10, "first"), alert(20, "second")])?;
     assert_eq!(ids.len(), 2);
@@ -493,7 +507,7 @@ fn data_survives_a_reopen_in_wal_mode() -> TestResult {
 
     let again = Blocking::open_sqlite(&path)?;
     assert_eq!(again.snapshot()?, snap);
-    assert_eq!(again.schema_version()?, 1);
+    assert_eq!(again.schema_version()?, 2);
     assert_eq!(again.integrity_check()?, "ok");
     drop(again);
     // Dropped without close: still readable.

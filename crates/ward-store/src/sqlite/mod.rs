@@ -963,8 +963,9 @@ impl Store for SqliteStore {
         let mut ids = Vec::with_capacity(alerts.len());
         for a in alerts {
             let done = sqlx::query(
-                "INSERT INTO alerts (ts, severity, kind, device_id, peer, evidence, message, state)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO alerts (ts, severity, kind, device_id, peer, evidence, message, state,
+                                     last_seen, count, flow, source, indicator, confidence, key)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(nanos(a.ts))
             .bind(a.severity.as_str())
@@ -974,6 +975,19 @@ impl Store for SqliteStore {
             .bind(&a.evidence)
             .bind(&a.message)
             .bind(&a.state)
+            .bind(nanos(a.last_seen.max(a.ts)))
+            .bind(count(a.count.max(1)))
+            .bind(
+                a.flow
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            )
+            .bind(&a.source)
+            .bind(&a.indicator)
+            .bind(a.confidence.map(i64::from))
+            .bind(&a.key)
             .execute(&mut *tx)
             .await?;
             ids.push(done.last_insert_rowid());
@@ -984,7 +998,8 @@ impl Store for SqliteStore {
 
     async fn alerts(&self, limit: u64) -> Result<Vec<Alert>> {
         sqlx::query(
-            "SELECT id, ts, severity, kind, device_id, peer, evidence, message, state
+            "SELECT id, ts, severity, kind, device_id, peer, evidence, message, state,
+                    last_seen, count, flow, source, indicator, confidence, key
              FROM alerts ORDER BY ts DESC, id DESC LIMIT ?",
         )
         .bind(count(limit))

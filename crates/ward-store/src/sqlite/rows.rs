@@ -309,8 +309,10 @@ fn severity(s: &str) -> Result<Severity> {
     s.parse::<Severity>().map_err(|_| corrupt("severity", s))
 }
 
-/// An alert from `id, ts, severity, kind, device_id, peer, evidence, message, state`.
+/// An alert from `id, ts, severity, kind, device_id, peer, evidence, message, state,
+/// last_seen, count, flow, source, indicator, confidence, key`.
 pub(super) fn alert(row: &SqliteRow) -> Result<Alert> {
+    let flow: Option<String> = row.try_get(11)?;
     Ok(Alert {
         id: row.try_get(0)?,
         ts: ts(row.try_get(1)?),
@@ -321,6 +323,13 @@ pub(super) fn alert(row: &SqliteRow) -> Result<Alert> {
         evidence: row.try_get(6)?,
         message: row.try_get(7)?,
         state: row.try_get(8)?,
+        last_seen: ts(row.try_get(9)?),
+        count: uncount(row.try_get(10)?),
+        flow: flow.map(|f| serde_json::from_str(&f).map_err(|_| corrupt("alert flow", &f))).transpose()?,
+        source: row.try_get(12)?,
+        indicator: row.try_get(13)?,
+        confidence: row.try_get::<Option<i64>, _>(14)?.and_then(|c| u8::try_from(c).ok()),
+        key: row.try_get(15)?,
     })
 }
 
