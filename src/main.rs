@@ -1,6 +1,7 @@
 //! The `ward` command: argument parsing, wiring and output. The work is done by the library
 //! crates; this file only connects them.
 
+mod alerts;
 mod inventory;
 mod policy;
 mod report;
@@ -71,6 +72,9 @@ enum Command {
     /// Segmentation policy: check, simulate, suggest, compile, apply, counters.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Alerts: list, acknowledge, close, suppress.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
 }
 
 #[derive(clap::Args)]
@@ -109,7 +113,14 @@ struct AnalyzeArgs {
     /// Days without a sighting after which a device is stale.
     #[arg(long, value_name = "DAYS", default_value_t = 7.0)]
     stale_after: f64,
+    /// Days each device learns its normal behaviour (from its first sighting) before
+    /// anomalies are raised.
+    #[arg(long, value_name = "DAYS", default_value_t = 7.0)]
+    learning_days: f64,
 }
+
+/// Alike alerts within an hour are one.
+const ALERT_WINDOW_SECS: u64 = 3600;
 
 /// Sets the flag when dropped.
 struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
@@ -127,6 +138,12 @@ fn main() -> ExitCode {
         Command::Inventory(cmd) => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             inventory::run(cmd, &mut out)
+                .and_then(|()| out.flush().map_err(Into::into))
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Alerts(cmd) => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            alerts::run(cmd, &mut out)
                 .and_then(|()| out.flush().map_err(Into::into))
                 .map(|()| ExitCode::SUCCESS)
         }
@@ -192,11 +209,23 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
                 .with_context(|| format!("opening the inventory {}", args.db.display()))?,
         )
     };
+    anyhow::ensure!(
+        args.learning_days.is_finite() && args.learning_days >= 0.0,
+        "--learning-days must be zero or a positive number of days"
+    );
     let engine_cfg = EngineConfig {
         inventory: InventoryConfig {
             stale_after_secs: (args.stale_after * 86_400.0) as u64,
             ..InventoryConfig::default()
         },
+        detect: Some(ward_engine::Detection {
+            config: ward_detect::DetectConfig {
+                learning_secs: (args.learning_days * 86_400.0) as u64,
+                ..ward_detect::DetectConfig::default()
+            },
+            indicators: std::sync::Arc::new(ward_detect::NoIndicators),
+            alert_window_secs: ALERT_WINDOW_SECS,
+        }),
     };
     let mut engine = Engine::open(store, rules, engine_cfg).context("reading the inventory")?;
     // Digest of what is read, taken before reading: the same captures read again must not
@@ -264,6 +293,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         finish_secs: outcome.finish_secs,
         events: outcome.events,
     });
+    let detection = outcome.detection;
     // Standard output is line-buffered; a summary of many devices is written in one go.
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if args.json {
@@ -275,14 +305,29 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
             summary: &'a Summary,
             #[serde(skip_serializing_if = "Option::is_none")]
             inventory: Option<&'a InventoryLine>,
+            alerts: &'a [ward_core::Alert],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            detection: Option<&'a ward_detect::DetectOutcome>,
         }
-        serde_json::to_writer(&mut stdout, &Output { summary: &summary, inventory: inventory.as_ref() })
-            .context("writing JSON")?;
+        let alerts = detection.as_ref().map(|d| d.alerts.as_slice()).unwrap_or_default();
+        serde_json::to_writer(
+            &mut stdout,
+            &Output {
+                summary: &summary,
+                inventory: inventory.as_ref(),
+                alerts,
+                detection: detection.as_ref(),
+            },
+        )
+        .context("writing JSON")?;
         writeln!(stdout)?;
     } else {
         report::write_text(&mut stdout, &summary)?;
         if let Some(inv) = &inventory {
             report::write_inventory(&mut stdout, inv)?;
+        }
+        if let Some(d) = &detection {
+            report::write_detection(&mut stdout, d)?;
         }
     }
     stdout.flush()?;

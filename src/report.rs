@@ -269,6 +269,37 @@ pub(crate) fn write_inventory(w: &mut impl Write, inv: &crate::InventoryLine) ->
     Ok(())
 }
 
+/// Alerts raised by the run, and who is still learning.
+pub(crate) fn write_detection(w: &mut impl Write, d: &ward_detect::DetectOutcome) -> io::Result<()> {
+    writeln!(w)?;
+    let until = d.learning.iter().map(|l| l.1).max();
+    writeln!(
+        w,
+        "Detection: {} alert(s), {} suppressed; behaviour: {} device(s) learning{}, {} baselined",
+        d.alerts.len(),
+        d.suppressed,
+        d.learning.len(),
+        until.map(|u| format!(" (the last until {u})")).unwrap_or_default(),
+        d.baselined
+    )?;
+    for a in d.alerts.iter().take(50) {
+        writeln!(w, "  {}", alert_line(a))?;
+    }
+    if d.alerts.len() > 50 {
+        writeln!(w, "  ... {} more (ward alerts list)", d.alerts.len() - 50)?;
+    }
+    Ok(())
+}
+
+/// One alert on one line: time, severity, kind, count, device, message.
+pub(crate) fn alert_line(a: &ward_core::Alert) -> String {
+    let flow = a
+        .flow
+        .map(|f| format!(" [{}:{} > {}:{} proto {}]", f.src, f.src_port, f.dst, f.dst_port, f.proto))
+        .unwrap_or_default();
+    format!("{} {:<8} {:<24} x{:<4} {}{flow}", a.ts, a.severity.as_str(), a.kind, a.count, a.message)
+}
+
 /// One event on one line: time, (device,) kind, old -> new, and its evidence.
 pub(crate) fn event_line(e: &ward_core::InventoryEvent, with_device: bool) -> String {
     let device = if with_device { format!("device {:<6} ", e.device) } else { String::new() };

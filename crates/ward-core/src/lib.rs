@@ -30,7 +30,7 @@ mod time;
 pub use flow::{Direction, Endpoint, FlowEndReason, FlowRecord, IpProto, Vlans};
 pub use inventory::{
     Alert, Classification, CommEdge, Criticality, Derived, Device, DeviceId, DeviceRecord, EventKind, Fact,
-    Finding, FlowRef, InventoryEvent, IpRange, Lifecycle, Override, Service, Severity,
+    Finding, FlowRef, InventoryEvent, IpRange, Lifecycle, Override, Service, Severity, Suppression,
 };
 pub use mac::{Mac, MacParseError};
 pub use observation::{AccountKind, DeviceKey, Evidence, Observation, ObservationKind, Weakness};

@@ -271,11 +271,13 @@ impl Detector {
 
     /// Ends the run: matches become alerts, behaviour is learned or judged against the
     /// stored baselines, alike alerts are folded and suppressed ones left out.
+    /// `now` is the wall clock, for the suppressions in force.
     pub fn finish(
         mut self,
         devices: &[DeviceView],
         stored: Vec<Baseline>,
         suppressions: &[Suppression],
+        now: Timestamp,
     ) -> DetectOutcome {
         let pending: Vec<((IpAddr, NameKind), Vec<PendingName>)> = self.pending.drain().collect();
         for ((ip, kind), list) in pending {
@@ -344,14 +346,14 @@ impl Detector {
             merge(&mut e.1, act);
         }
         let mut stored: HashMap<DeviceId, Baseline> = stored.into_iter().map(|b| (b.device, b)).collect();
-        let now = self.last_ts;
+        let last = self.last_ts;
         for (id, (dev, act)) in per_device {
             let mut b = stored.remove(&id).unwrap_or_else(|| {
                 Baseline::new(id, dev.first_seen.min(first_activity(&act)), self.cfg.learning_secs)
             });
             let before = b.clone();
             self.judge(dev, &act, &mut b, &mut alerts);
-            if b.learning_at(now) {
+            if b.learning_at(last) {
                 out.learning.push((id, b.learning_until));
             } else {
                 out.baselined += 1;
@@ -365,7 +367,7 @@ impl Detector {
         alerts.sort_by(|a, b| (&a.key, a.ts).cmp(&(&b.key, b.ts)));
         let mut folded: Vec<Alert> = Vec::new();
         for a in alerts {
-            if suppressions.iter().any(|s| s.covers(&a, a.ts)) {
+            if suppressions.iter().any(|s| s.covers(&a, now)) {
                 out.suppressed += 1;
                 continue;
             }
@@ -665,7 +667,10 @@ fn service_name(proto: u8, port: u16) -> String {
     match proto {
         6 => format!("tcp/{port}"),
         17 => format!("udp/{port}"),
-        p => format!("proto {p}/{port}"),
+        132 => format!("sctp/{port}"),
+        1 => "icmp".into(),
+        58 => "icmpv6".into(),
+        p => format!("protocol {p}"),
     }
 }
 

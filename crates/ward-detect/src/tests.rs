@@ -128,7 +128,7 @@ fn listed_addresses_and_names_become_alerts_with_their_conversation() {
     ] {
         d.observe(&o);
     }
-    let out = d.finish(&devices(), Vec::new(), &[]);
+    let out = d.finish(&devices(), Vec::new(), &[], t(0));
     assert_eq!(out.intel_matches, 4);
     type Row = (Option<i64>, String, u64, String, Option<u16>);
     let got: Vec<Row> = out
@@ -202,7 +202,7 @@ fn run(obs: &[Observation], stored: Vec<Baseline>, learning_secs: u64) -> crate:
         clinical: false,
         label: "lab #4".into(),
     });
-    d.finish(&devs, stored, &[])
+    d.finish(&devs, stored, &[], t(0))
 }
 
 fn merge(stored: Vec<Baseline>, changed: Vec<Baseline>) -> Vec<Baseline> {
@@ -293,7 +293,19 @@ fn nothing_while_learning_then_exactly_the_anomalies() {
         clinical: false,
         label: "lab #4".into(),
     });
-    let out = d.finish(&devs, normal.baselines, &[s]);
+    let out = d.finish(&devs, normal.baselines, std::slice::from_ref(&s), t(86_400));
+    assert_eq!(out.suppressed, 1);
+    // Expired, it keeps nothing back.
+    let mut d = Detector::new(
+        DetectConfig { learning_secs: learn, ..DetectConfig::default() },
+        std::sync::Arc::new(NoIndicators),
+    );
+    for o in day(2 * 86_400, true) {
+        d.observe(&o);
+    }
+    let normal = run(&day(0, false), Vec::new(), learn);
+    let out_late = d.finish(&devs, normal.baselines, &[s], t(11 * 86_400));
+    assert_eq!(out_late.suppressed, 0);
     assert_eq!(out.suppressed, 1);
     assert!(out.alerts.iter().all(|a| a.kind != "scan"));
 }

@@ -19,22 +19,39 @@
 //! println!("{} devices written", outcome.devices_written);
 //! ```
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
-use ward_core::{InventoryEvent, Observation, Timestamp};
+use ward_core::{DeviceRecord, InventoryEvent, Observation, Suppression, Timestamp};
+use ward_detect::{Baseline, DetectConfig, DetectOutcome, Detector, DeviceView, Indicators};
 use ward_inventory::classify::Rules;
 use ward_inventory::sightings::{DeviceSummary, Sightings};
 use ward_inventory::{Inventory, InventoryConfig};
-use ward_store::{Blocking, ChangeSet, Import, Store, StoreError};
+use ward_store::{Blocking, ChangeSet, Import, Store, StoreError, StoredBaseline};
 
 /// What can go wrong in the engine: only the store can fail.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Settings of the engine.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct EngineConfig {
     /// Settings of the inventory (stale period, address ranges).
     pub inventory: InventoryConfig,
+    /// Detection (threat intelligence, behaviour), when wanted.
+    pub detect: Option<Detection>,
+}
+
+/// What detection needs: its settings, the indicators to look up, and how far back an alert
+/// folds into an alike one.
+#[derive(Clone)]
+pub struct Detection {
+    /// Learning window, scan and volume thresholds.
+    pub config: DetectConfig,
+    /// The intel feeds' sets.
+    pub indicators: Arc<dyn Indicators>,
+    /// Alike alerts within this many seconds are one.
+    pub alert_window_secs: u64,
 }
 
 /// What a finished run did.
@@ -58,6 +75,10 @@ pub struct Outcome {
     pub observations: u64,
     /// Seconds spent placing, classifying and writing (after the last observation).
     pub finish_secs: f64,
+    /// What detection raised and learned, when it ran.
+    pub detection: Option<DetectOutcome>,
+    /// Stored baselines that could not be read (they start learning again).
+    pub baselines_unreadable: usize,
 }
 
 /// Observations in, inventory and store out.
@@ -67,6 +88,11 @@ pub struct Engine<S: Store> {
     inventory: Inventory,
     sightings: Sightings,
     observations: u64,
+    detector: Option<Detector>,
+    alert_window_secs: u64,
+    baselines: Vec<Baseline>,
+    baselines_unreadable: usize,
+    suppressions: Vec<Suppression>,
 }
 
 impl<S: Store> Engine<S> {
@@ -79,7 +105,30 @@ impl<S: Store> Engine<S> {
             }
             None => Inventory::new(Vec::new(), Vec::new(), 0, config.inventory),
         };
-        Ok(Engine { store, rules, inventory, sightings: Sightings::new(), observations: 0 })
+        let (mut baselines, mut baselines_unreadable, mut suppressions) = (Vec::new(), 0, Vec::new());
+        if let (Some(s), Some(_)) = (&store, &config.detect) {
+            for b in s.baselines()? {
+                match serde_json::from_str::<Baseline>(&b.data) {
+                    Ok(x) if x.device == b.device => baselines.push(x),
+                    _ => baselines_unreadable += 1,
+                }
+            }
+            suppressions = s.suppressions()?;
+        }
+        let alert_window_secs = config.detect.as_ref().map_or(0, |d| d.alert_window_secs);
+        let detector = config.detect.map(|d| Detector::new(d.config, d.indicators));
+        Ok(Engine {
+            store,
+            rules,
+            inventory,
+            sightings: Sightings::new(),
+            observations: 0,
+            detector,
+            alert_window_secs,
+            baselines,
+            baselines_unreadable,
+            suppressions,
+        })
     }
 
     /// Takes a batch of observations into account.
@@ -87,6 +136,11 @@ impl<S: Store> Engine<S> {
         self.observations += batch.len() as u64;
         for o in batch {
             self.sightings.observe(o);
+        }
+        if let Some(d) = &mut self.detector {
+            for o in batch {
+                d.observe(o);
+            }
         }
     }
 
@@ -116,12 +170,39 @@ impl<S: Store> Engine<S> {
         let edges_written = changes.edges.len();
         let import =
             (!run.fingerprint.is_empty() && !already).then(|| Import { written_at: Timestamp::now(), ..run });
+        // Detection sees the run's devices with their numbers. A run read before (the same
+        // captures again) neither learns nor raises a second time.
+        let detection = self.detector.take().map(|d| {
+            let records: HashMap<i64, &DeviceRecord> =
+                self.inventory.records().map(|r| (r.device.id.0, r)).collect();
+            let views: Vec<DeviceView> = devices.iter().filter_map(|d| device_view(d, &records)).collect();
+            d.finish(&views, std::mem::take(&mut self.baselines), &self.suppressions, Timestamp::now())
+        });
+        let (alerts, baselines) = match (&detection, already) {
+            (Some(d), false) => (
+                d.alerts.clone(),
+                d.baselines
+                    .iter()
+                    .filter_map(|b| {
+                        Some(StoredBaseline {
+                            device: b.device,
+                            learning_until: b.learning_until,
+                            data: serde_json::to_string(b).ok()?,
+                        })
+                    })
+                    .collect(),
+            ),
+            _ => (Vec::new(), Vec::new()),
+        };
         let set = ChangeSet {
             devices: changes.devices,
             merged: changes.merged,
             edges: changes.edges,
             events: changes.events,
             import,
+            alerts,
+            alert_window_secs: self.alert_window_secs,
+            baselines,
         };
         if let Some(s) = &self.store {
             s.apply(&set)?;
@@ -136,6 +217,24 @@ impl<S: Store> Engine<S> {
             already_imported: already,
             observations: self.observations,
             finish_secs: start.elapsed().as_secs_f64(),
+            detection,
+            baselines_unreadable: self.baselines_unreadable,
         })
     }
+}
+
+/// The detector's view of one of the run's devices.
+fn device_view(d: &DeviceSummary, records: &HashMap<i64, &DeviceRecord>) -> Option<DeviceView> {
+    let id = d.id?;
+    let class = d.classification.class.as_ref().map(|c| c.value.as_str());
+    let clinical = class
+        .and_then(ward_inventory::classify::class_info)
+        .is_some_and(|c| c.category == ward_inventory::classify::Category::Clinical);
+    let mut label = vec![format!("#{}", id.0)];
+    label.extend(class.map(str::to_owned));
+    label.extend(d.classification.vendor.as_ref().map(|v| v.value.clone()));
+    label.extend(d.ips.first().map(|ip| ip.to_string()));
+    let first_seen =
+        records.get(&id.0).map(|r| r.device.first_seen).or(d.first_seen).unwrap_or(Timestamp::ZERO);
+    Some(DeviceView { id, ips: d.ips.clone(), first_seen, clinical, label: label.join(" ") })
 }

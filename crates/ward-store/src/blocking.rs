@@ -5,11 +5,11 @@
 use std::future::Future;
 use std::path::Path;
 
-use ward_core::{Alert, CommEdge, Device, DeviceId, Finding, InventoryEvent, Override};
+use ward_core::{Alert, CommEdge, Device, DeviceId, Finding, InventoryEvent, Override, Suppression};
 
 use crate::{
-    ChangeSet, DeviceQuery, DeviceRecord, DeviceRef, EventQuery, Import, Peer, Result, Snapshot, SqliteStore,
-    Store, StoreError,
+    AlertQuery, ChangeSet, DeviceQuery, DeviceRecord, DeviceRef, EventQuery, Import, Peer, Result, Snapshot,
+    SqliteStore, Store, StoreError, StoredBaseline,
 };
 
 /// A [`Store`] behind blocking calls.
@@ -179,5 +179,35 @@ impl<S: Store> Blocking<S> {
     /// See [`Store::edges`].
     pub fn edges(&self) -> Result<Vec<CommEdge>> {
         self.block_on(self.store.edges())
+    }
+
+    /// See [`Store::alert_query`].
+    pub fn alert_query(&self, q: &AlertQuery) -> Result<Vec<Alert>> {
+        self.block_on(self.store.alert_query(q))
+    }
+
+    /// See [`Store::set_alert_state`].
+    pub fn set_alert_state(&self, id: i64, state: &str) -> Result<bool> {
+        self.block_on(self.store.set_alert_state(id, state))
+    }
+
+    /// See [`Store::baselines`].
+    pub fn baselines(&self) -> Result<Vec<StoredBaseline>> {
+        self.block_on(self.store.baselines())
+    }
+
+    /// See [`Store::add_suppression`].
+    pub fn add_suppression(&self, s: &Suppression) -> Result<i64> {
+        self.block_on(self.store.add_suppression(s))
+    }
+
+    /// See [`Store::suppressions`].
+    pub fn suppressions(&self) -> Result<Vec<Suppression>> {
+        self.block_on(self.store.suppressions())
+    }
+
+    /// See [`Store::remove_suppression`].
+    pub fn remove_suppression(&self, id: i64) -> Result<bool> {
+        self.block_on(self.store.remove_suppression(id))
     }
 }

@@ -31,7 +31,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use ward_core::{
     Alert, CommEdge, Device, DeviceId, DeviceKey, EventKind, Finding, InventoryEvent, Lifecycle, Override,
-    Timestamp,
+    Suppression, Timestamp,
 };
 
 pub use blocking::Blocking;
@@ -102,6 +102,41 @@ pub struct ChangeSet {
     pub events: Vec<InventoryEvent>,
     /// The import this change completes, if any: recorded in the same transaction.
     pub import: Option<Import>,
+    /// Alerts raised: each folds into a stored alert with the same key that is not closed
+    /// and was last seen within `alert_window_secs` of it (count and last sighting grow),
+    /// or is added.
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
+    /// How far back an alert folds into an alike one, in seconds.
+    #[serde(default)]
+    pub alert_window_secs: u64,
+    /// Baselines new or changed, each replacing the device's.
+    #[serde(default)]
+    pub baselines: Vec<StoredBaseline>,
+}
+
+/// A device's behaviour baseline as the store keeps it: the detector's record as JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredBaseline {
+    /// The device.
+    pub device: DeviceId,
+    /// When its learning ends.
+    pub learning_until: Timestamp,
+    /// The detector's record.
+    pub data: String,
+}
+
+/// Which alerts to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertQuery {
+    /// Only this state (`open`, `acknowledged`, `closed`).
+    pub state: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only about this device.
+    pub device: Option<DeviceId>,
+    /// At most this many, newest first (default 1000).
+    pub limit: Option<u64>,
 }
 
 /// Which devices to list, and in which order.
@@ -234,4 +269,16 @@ pub trait Store {
     async fn replace_findings(&self, kind: &str, findings: &[Finding]) -> Result<()>;
     /// The whole communication map, oldest hour first.
     async fn edges(&self) -> Result<Vec<CommEdge>>;
+    /// Alerts matching a query, newest first.
+    async fn alert_query(&self, query: &AlertQuery) -> Result<Vec<Alert>>;
+    /// Sets an alert's state (`open`, `acknowledged`, `closed`); whether it exists.
+    async fn set_alert_state(&self, id: i64, state: &str) -> Result<bool>;
+    /// Every baseline.
+    async fn baselines(&self) -> Result<Vec<StoredBaseline>>;
+    /// Adds a suppression rule; its id.
+    async fn add_suppression(&self, s: &Suppression) -> Result<i64>;
+    /// Every suppression rule, expired ones too (newest first).
+    async fn suppressions(&self) -> Result<Vec<Suppression>>;
+    /// Removes a suppression rule; whether there was one.
+    async fn remove_suppression(&self, id: i64) -> Result<bool>;
 }

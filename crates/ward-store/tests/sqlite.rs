@@ -451,6 +451,74 @@ fn alerts_and_findings() -> TestResult {
 }
 
 #[test]
+fn alerts_fold_by_key_within_the_window_and_change_state() -> TestResult {
+    let store = Blocking::open_sqlite_in_memory()?;
+    store.apply(&devices_only(&synthetic::change_set(1, 2, 0, 2)))?;
+    let alert = |ts: u64, severity| Alert {
+        id: 0,
+        ts: at(ts),
+        last_seen: at(ts),
+        count: 1,
+        severity,
+        kind: "new_external_peer".into(),
+        device: Some(DeviceId(1)),
+        peer: Some("45.33.32.156".parse().expect("literal address")),
+        flow: None,
+        source: Some("baseline".into()),
+        indicator: None,
+        confidence: None,
+        evidence: "flow".into(),
+        message: "new peer".into(),
+        state: "open".into(),
+        key: "new_external_peer|1|45.33.32.156|".into(),
+    };
+    let with =
+        |alerts: Vec<Alert>| ward_store::ChangeSet { alerts, alert_window_secs: 3600, ..Default::default() };
+    store.apply(&with(vec![alert(100, Severity::Medium)]))?;
+    // Within the window: folded, more urgent wins.
+    store.apply(&with(vec![alert(1000, Severity::High)]))?;
+    let got = store.alert_query(&ward_store::AlertQuery::default())?;
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0].count, got[0].severity, got[0].ts, got[0].last_seen),
+        (2, Severity::High, at(100), at(1000))
+    );
+    // After the window: a new alert.
+    store.apply(&with(vec![alert(100_000, Severity::Low)]))?;
+    assert_eq!(store.alert_query(&ward_store::AlertQuery::default())?.len(), 2);
+    // A closed alert is not folded into.
+    let id = store.alert_query(&ward_store::AlertQuery::default())?[0].id;
+    assert!(store.set_alert_state(id, "closed")?);
+    assert!(store.set_alert_state(id, "bogus").is_err());
+    store.apply(&with(vec![alert(100_100, Severity::Low)]))?;
+    let open =
+        store.alert_query(&ward_store::AlertQuery { state: Some("open".into()), ..Default::default() })?;
+    assert_eq!(open.len(), 2);
+
+    // Baselines and suppressions.
+    let b = ward_store::StoredBaseline { device: DeviceId(2), learning_until: at(500), data: "{}".into() };
+    store.apply(&ward_store::ChangeSet { baselines: vec![b.clone()], ..Default::default() })?;
+    assert_eq!(store.baselines()?, vec![b]);
+    let sup = ward_core::Suppression {
+        id: 0,
+        kind: "scan".into(),
+        device: Some(DeviceId(1)),
+        peer: Some("10.0.0.0/8".into()),
+        indicator: None,
+        owner: "soc".into(),
+        reason: "scanner".into(),
+        created: at(0),
+        expires: at(10),
+    };
+    let sid = store.add_suppression(&sup)?;
+    assert_eq!(store.suppressions()?, vec![ward_core::Suppression { id: sid, ..sup.clone() }]);
+    assert!(store.add_suppression(&ward_core::Suppression { owner: String::new(), ..sup }).is_err());
+    assert!(store.remove_suppression(sid)?);
+    assert!(!store.remove_suppression(sid)?);
+    Ok(())
+}
+
+#[test]
 fn a_failed_change_set_writes_nothing() -> TestResult {
     let (_dir, path) = temp()?;
     let store = Blocking::open_sqlite(&path)?;
@@ -507,7 +575,7 @@ fn data_survives_a_reopen_in_wal_mode() -> TestResult {
 
     let again = Blocking::open_sqlite(&path)?;
     assert_eq!(again.snapshot()?, snap);
-    assert_eq!(again.schema_version()?, 2);
+    assert_eq!(again.schema_version()?, 3);
     assert_eq!(again.integrity_check()?, "ok");
     drop(again);
     // Dropped without close: still readable.
@@ -637,6 +705,24 @@ impl Store for NoStore {
     }
     async fn edges(&self) -> ward_store::Result<Vec<ward_core::CommEdge>> {
         Ok(Vec::new())
+    }
+    async fn alert_query(&self, _: &ward_store::AlertQuery) -> ward_store::Result<Vec<Alert>> {
+        Ok(Vec::new())
+    }
+    async fn set_alert_state(&self, _: i64, _: &str) -> ward_store::Result<bool> {
+        Ok(false)
+    }
+    async fn baselines(&self) -> ward_store::Result<Vec<ward_store::StoredBaseline>> {
+        Ok(Vec::new())
+    }
+    async fn add_suppression(&self, _: &ward_core::Suppression) -> ward_store::Result<i64> {
+        Ok(0)
+    }
+    async fn suppressions(&self) -> ward_store::Result<Vec<ward_core::Suppression>> {
+        Ok(Vec::new())
+    }
+    async fn remove_suppression(&self, _: i64) -> ward_store::Result<bool> {
+        Ok(false)
     }
 }
 

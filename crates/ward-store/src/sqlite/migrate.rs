@@ -17,6 +17,7 @@ pub(super) const APPLICATION_ID: i64 = 0x5741_5244;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_initial.sql"),
     include_str!("../../migrations/sqlite/0002_alerts.sql"),
+    include_str!("../../migrations/sqlite/0003_detect.sql"),
 ];
 
 /// The schema this build writes.

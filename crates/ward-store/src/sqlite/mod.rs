@@ -35,11 +35,12 @@ use sqlx::sqlite::{
 use sqlx::{Arguments, AssertSqlSafe, Row, Sqlite};
 use ward_core::{
     Alert, CommEdge, Criticality, Device, DeviceId, EventKind, Finding, InventoryEvent, Lifecycle, Override,
+    Suppression,
 };
 
 use crate::{
-    ChangeSet, DeviceQuery, DeviceRecord, DeviceRef, EventQuery, Import, Peer, Result, Snapshot, Store,
-    StoreError,
+    AlertQuery, ChangeSet, DeviceQuery, DeviceRecord, DeviceRef, EventQuery, Import, Peer, Result, Snapshot,
+    Store, StoreError, StoredBaseline,
 };
 use rows::{count, nanos, uncount};
 
@@ -555,6 +556,46 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
         .await?;
     }
 
+    for b in &c.baselines {
+        sqlx::query(
+            "INSERT INTO baselines (device_id, learning_until, data) VALUES (?, ?, ?)
+             ON CONFLICT (device_id) DO UPDATE SET learning_until = excluded.learning_until,
+                 data = excluded.data",
+        )
+        .bind(merged_into(&merges, b.device.0))
+        .bind(nanos(b.learning_until))
+        .bind(&b.data)
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    // Alerts fold into an alike one (same key, not closed, seen recently) or are added.
+    let window = i64::try_from(c.alert_window_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
+    for a in &c.alerts {
+        let device = a.device.map(|d| merged_into(&merges, d.0));
+        let folded = sqlx::query(
+            "UPDATE alerts SET count = count + ?2, last_seen = max(last_seen, ?3),
+                 ts = min(ts, ?4),
+                 severity = CASE WHEN ?5 > (CASE severity WHEN 'info' THEN 0 WHEN 'low' THEN 1
+                     WHEN 'medium' THEN 2 WHEN 'high' THEN 3 ELSE 4 END) THEN ?6 ELSE severity END
+             WHERE id = (SELECT id FROM alerts WHERE key = ?1 AND state != 'closed'
+                         AND last_seen >= ?4 - ?7 ORDER BY last_seen DESC LIMIT 1)",
+        )
+        .bind(&a.key)
+        .bind(count(a.count.max(1)))
+        .bind(nanos(a.last_seen.max(a.ts)))
+        .bind(nanos(a.ts))
+        .bind(severity_rank(a.severity))
+        .bind(a.severity.as_str())
+        .bind(window)
+        .execute(&mut *conn)
+        .await?;
+        if folded.rows_affected() > 0 && !a.key.is_empty() {
+            continue;
+        }
+        insert_alert(conn, a, device).await?;
+    }
+
     if max_id > 0 {
         sqlx::query("UPDATE meta SET value = max(value, ?) WHERE key = 'max_device_id'")
             .bind(max_id)
@@ -563,6 +604,51 @@ async fn write_changes(conn: &mut SqliteConnection, c: &ChangeSet) -> Result<()>
     }
     Ok(())
 }
+
+fn severity_rank(s: ward_core::Severity) -> i64 {
+    match s {
+        ward_core::Severity::Info => 0,
+        ward_core::Severity::Low => 1,
+        ward_core::Severity::Medium => 2,
+        ward_core::Severity::High => 3,
+        ward_core::Severity::Critical => 4,
+    }
+}
+
+async fn insert_alert(conn: &mut SqliteConnection, a: &Alert, device: Option<i64>) -> Result<i64> {
+    let done = sqlx::query(
+        "INSERT INTO alerts (ts, severity, kind, device_id, peer, evidence, message, state,
+                             last_seen, count, flow, source, indicator, confidence, key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(nanos(a.ts))
+    .bind(a.severity.as_str())
+    .bind(&a.kind)
+    .bind(device)
+    .bind(a.peer.map(|p| p.to_string()))
+    .bind(&a.evidence)
+    .bind(&a.message)
+    .bind(&a.state)
+    .bind(nanos(a.last_seen.max(a.ts)))
+    .bind(count(a.count.max(1)))
+    .bind(
+        a.flow
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+    )
+    .bind(&a.source)
+    .bind(&a.indicator)
+    .bind(a.confidence.map(i64::from))
+    .bind(&a.key)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.last_insert_rowid())
+}
+
+const ALERT_COLUMNS: &str = "id, ts, severity, kind, device_id, peer, evidence, message, state,
+    last_seen, count, flow, source, indicator, confidence, key";
 
 /// `%needle%` for LIKE, with the needle's own `%`, `_` and `\` escaped.
 fn like_pattern(needle: &str) -> String {
@@ -962,35 +1048,7 @@ impl Store for SqliteStore {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let mut ids = Vec::with_capacity(alerts.len());
         for a in alerts {
-            let done = sqlx::query(
-                "INSERT INTO alerts (ts, severity, kind, device_id, peer, evidence, message, state,
-                                     last_seen, count, flow, source, indicator, confidence, key)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(nanos(a.ts))
-            .bind(a.severity.as_str())
-            .bind(&a.kind)
-            .bind(a.device.map(|d| d.0))
-            .bind(a.peer.map(|p| p.to_string()))
-            .bind(&a.evidence)
-            .bind(&a.message)
-            .bind(&a.state)
-            .bind(nanos(a.last_seen.max(a.ts)))
-            .bind(count(a.count.max(1)))
-            .bind(
-                a.flow
-                    .as_ref()
-                    .map(serde_json::to_string)
-                    .transpose()
-                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
-            )
-            .bind(&a.source)
-            .bind(&a.indicator)
-            .bind(a.confidence.map(i64::from))
-            .bind(&a.key)
-            .execute(&mut *tx)
-            .await?;
-            ids.push(done.last_insert_rowid());
+            ids.push(insert_alert(&mut tx, a, a.device.map(|d| d.0)).await?);
         }
         tx.commit().await?;
         Ok(ids)
@@ -1130,5 +1188,99 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn alert_query(&self, q: &AlertQuery) -> Result<Vec<Alert>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts
+             WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR device_id = ?3)
+             ORDER BY last_seen DESC, id DESC LIMIT ?4"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(&q.state)
+            .bind(&q.kind)
+            .bind(q.device.map(|d| d.0))
+            .bind(count(q.limit.unwrap_or(1000)))
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(rows::alert)
+            .collect()
+    }
+
+    async fn set_alert_state(&self, id: i64, state: &str) -> Result<bool> {
+        if !matches!(state, "open" | "acknowledged" | "closed") {
+            return Err(StoreError::Invalid(format!("alert state {state:?}: open, acknowledged or closed")));
+        }
+        let done = sqlx::query("UPDATE alerts SET state = ? WHERE id = ?")
+            .bind(state)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn baselines(&self) -> Result<Vec<StoredBaseline>> {
+        sqlx::query("SELECT device_id, learning_until, data FROM baselines ORDER BY device_id")
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(StoredBaseline {
+                    device: DeviceId(r.try_get(0)?),
+                    learning_until: rows::ts(r.try_get(1)?),
+                    data: r.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn add_suppression(&self, s: &Suppression) -> Result<i64> {
+        s.validate().map_err(StoreError::Invalid)?;
+        let done = sqlx::query(
+            "INSERT INTO suppressions (kind, device_id, peer, indicator, owner, reason, created, expires)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&s.kind)
+        .bind(s.device.map(|d| d.0))
+        .bind(&s.peer)
+        .bind(&s.indicator)
+        .bind(&s.owner)
+        .bind(&s.reason)
+        .bind(nanos(s.created))
+        .bind(nanos(s.expires))
+        .execute(&self.writer)
+        .await?;
+        Ok(done.last_insert_rowid())
+    }
+
+    async fn suppressions(&self) -> Result<Vec<Suppression>> {
+        sqlx::query(
+            "SELECT id, kind, device_id, peer, indicator, owner, reason, created, expires
+             FROM suppressions ORDER BY id DESC",
+        )
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Suppression {
+                id: r.try_get(0)?,
+                kind: r.try_get(1)?,
+                device: r.try_get::<Option<i64>, _>(2)?.map(DeviceId),
+                peer: r.try_get(3)?,
+                indicator: r.try_get(4)?,
+                owner: r.try_get(5)?,
+                reason: r.try_get(6)?,
+                created: rows::ts(r.try_get(7)?),
+                expires: rows::ts(r.try_get(8)?),
+            })
+        })
+        .collect()
+    }
+
+    async fn remove_suppression(&self, id: i64) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM suppressions WHERE id = ?").bind(id).execute(&self.writer).await?;
+        Ok(done.rows_affected() > 0)
     }
 }
