@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde::Serialize;
-use ward_policy::nft::OWNER_MARK;
+use ward_policy::nft::{BLOCK_SET, OWNER_MARK, QUARANTINE_SET};
 
 /// What went wrong.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +73,8 @@ pub struct Applied {
     pub previous: Option<String>,
     /// Bytes of ruleset loaded.
     pub bytes: usize,
+    /// Blocked and quarantined addresses carried over from the table replaced.
+    pub blocks_kept: usize,
 }
 
 /// A counter of one rule of Ward's table.
@@ -171,8 +173,72 @@ impl Nft {
             .and_then(|()| std::fs::rename(&tmp, &path))
             .map_err(|e| EnforceError::Io(path.display().to_string(), e))?;
         let previous = current.is_some().then(|| path.display().to_string());
-        self.run("load (-f)", &["-f", "-"], Some(ruleset))?;
-        Ok(Applied { table: table.to_owned(), replaced: current.is_some(), previous, bytes: ruleset.len() })
+        // Blocks and quarantines live in the table with their own timeouts: a new policy
+        // must not lift them. They are added again, with what remains of their time, in the
+        // same transaction.
+        let mut text = ruleset.to_owned();
+        let mut kept = 0;
+        if current.is_some() {
+            for set in live_sets() {
+                let elements = self.live_elements(table, &set)?;
+                if !elements.is_empty() && ruleset.contains(&format!("set {set} {{")) {
+                    kept += elements.len();
+                    text.push_str(&format!("add element inet {table} {set} {{ {} }}\n", elements.join(", ")));
+                }
+            }
+        }
+        self.run("load (-f)", &["-f", "-"], Some(&text))?;
+        Ok(Applied {
+            table: table.to_owned(),
+            replaced: current.is_some(),
+            previous,
+            bytes: ruleset.len(),
+            blocks_kept: kept,
+        })
+    }
+
+    /// The elements of one of Ward's timed sets, each as `addr timeout Ns` with what remains
+    /// of its time.
+    pub fn live_elements(&self, table: &str, set: &str) -> Result<Vec<String>> {
+        let text = match self.run("list set (-j)", &["-j", "list", "set", "inet", table, set], None) {
+            Ok(t) => t,
+            Err(EnforceError::Nft { message, .. }) if message.contains("No such file or directory") => {
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(e),
+        };
+        parse_elements(&text).map_err(|message| EnforceError::Nft { what: "list set (-j)".into(), message })
+    }
+
+    /// Makes `set` (one of [`ward_policy::nft::BLOCK_SET`] or `QUARANTINE_SET`, with its
+    /// `_v4`/`_v6` suffix) hold exactly `elements` (addresses, networks, `a-b` ranges), each
+    /// for `timeout_secs`, in one transaction. Returns how many were loaded.
+    pub fn set_timed(&self, table: &str, set: &str, elements: &[String], timeout_secs: u64) -> Result<usize> {
+        if !live_sets().iter().any(|s| s == set) {
+            return Err(EnforceError::Nft {
+                what: "set".into(),
+                message: format!("{set} is not one of Ward's timed sets"),
+            });
+        }
+        match self.current(table)? {
+            None => {
+                return Err(EnforceError::Nft {
+                    what: "set".into(),
+                    message: format!("table inet {table} is not loaded: `ward policy apply` first"),
+                });
+            }
+            Some(t) if !owned(&t) => return Err(EnforceError::NotOwned(table.to_owned())),
+            Some(_) => {}
+        }
+        let timeout = timeout_secs.max(1);
+        let mut text = format!("flush set inet {table} {set}\n");
+        // Large sets go in chunks of one statement each, still one transaction.
+        for chunk in elements.chunks(4096) {
+            let list: Vec<String> = chunk.iter().map(|e| format!("{e} timeout {timeout}s")).collect();
+            text.push_str(&format!("add element inet {table} {set} {{ {} }}\n", list.join(", ")));
+        }
+        self.run("load (-f)", &["-f", "-"], Some(&text))?;
+        Ok(elements.len())
     }
 
     /// Loads the table [`Nft::apply`] last replaced (removes Ward's table when there was none).
@@ -210,6 +276,51 @@ impl Nft {
         let text = self.run("list table (-j)", &["-j", "list", "table", "inet", table], None)?;
         parse_counters(&text).map_err(|message| EnforceError::Nft { what: "list table (-j)".into(), message })
     }
+}
+
+/// Ward's sets whose elements have timeouts and outlive a policy reload.
+fn live_sets() -> Vec<String> {
+    [BLOCK_SET, QUARANTINE_SET].iter().flat_map(|s| [format!("{s}_v4"), format!("{s}_v6")]).collect()
+}
+
+/// Elements of a set from `nft -j list set` output, as `value timeout Ns` with the time left.
+fn parse_elements(json: &str) -> std::result::Result<Vec<String>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("unreadable JSON from nft: {e}"))?;
+    let items = v.get("nftables").and_then(|x| x.as_array()).ok_or("no nftables array in nft's JSON")?;
+    let mut out = Vec::new();
+    for item in items {
+        let Some(elems) = item.get("set").and_then(|s| s.get("elem")).and_then(|e| e.as_array()) else {
+            continue;
+        };
+        for e in elems {
+            let (val, left) = match e.get("elem") {
+                Some(x) => (x.get("val"), x.get("expires").and_then(|t| t.as_u64())),
+                None => (Some(e), None),
+            };
+            let Some(val) = val else { continue };
+            let text = if let Some(s) = val.as_str() {
+                s.to_owned()
+            } else if let Some(p) = val.get("prefix") {
+                format!(
+                    "{}/{}",
+                    p.get("addr").and_then(|a| a.as_str()).unwrap_or_default(),
+                    p.get("len").and_then(|l| l.as_u64()).unwrap_or(0)
+                )
+            } else if let Some(r) = val.get("range").and_then(|r| r.as_array()) {
+                format!(
+                    "{}-{}",
+                    r.first().and_then(|a| a.as_str()).unwrap_or_default(),
+                    r.get(1).and_then(|a| a.as_str()).unwrap_or_default()
+                )
+            } else {
+                continue;
+            };
+            // An element about to lapse keeps at least a second.
+            out.push(format!("{text} timeout {}s", left.unwrap_or(1).max(1)));
+        }
+    }
+    Ok(out)
 }
 
 /// Whether a listed table carries Ward's mark.
@@ -279,6 +390,18 @@ mod tests {
         assert_eq!((c[0].rule.as_str(), c[0].packets, c[0].bytes), ("rule no-telnet", 3, 180));
         assert_eq!(c[1].rule, "handle 9");
         assert!(parse_counters("not json").is_err());
+    }
+
+    #[test]
+    fn timed_elements_are_read_with_the_time_they_have_left() {
+        let json = r#"{"nftables": [{"metainfo": {}}, {"set": {"family": "inet", "name": "intel_block_v4",
+            "elem": [{"elem": {"val": {"prefix": {"addr": "1.2.3.0", "len": 24}}, "timeout": 3600, "expires": 3599}},
+                     {"elem": {"val": "5.6.7.8", "timeout": 60, "expires": 59}},
+                     {"elem": {"val": {"range": ["9.9.9.1", "9.9.9.9"]}, "timeout": 100, "expires": 0}}]}}]}"#;
+        assert_eq!(
+            parse_elements(json).expect("valid"),
+            ["1.2.3.0/24 timeout 3599s", "5.6.7.8 timeout 59s", "9.9.9.1-9.9.9.9 timeout 1s"]
+        );
     }
 
     #[test]

@@ -77,6 +77,21 @@ fn apply_replace_rollback_and_ownership() {
     assert!(ns.nft(&["list", "table", "inet", "ward"]).contains("policy first"));
     assert!(nft.counters("ward").unwrap().iter().any(|c| c.rule == "rule web"));
 
+    // Blocks and quarantines hold across a new policy, with their time.
+    nft.set_timed("ward", "intel_block_v4", &["203.0.113.0/24".into(), "198.51.100.7".into()], 600).unwrap();
+    nft.set_timed("ward", "quarantine_v4", &["10.1.0.9".into()], 600).unwrap();
+    assert_eq!(nft.live_elements("ward", "intel_block_v4").unwrap().len(), 2);
+    let again = nft.apply("ward", &ruleset("ward", "first")).unwrap();
+    assert_eq!(again.blocks_kept, 3);
+    assert_eq!(nft.live_elements("ward", "intel_block_v4").unwrap().len(), 2);
+    assert!(nft.live_elements("ward", "quarantine_v4").unwrap()[0].starts_with("10.1.0.9 timeout "));
+    // A new list replaces the old one whole.
+    nft.set_timed("ward", "intel_block_v4", &["192.0.2.1".into()], 600).unwrap();
+    let now = nft.live_elements("ward", "intel_block_v4").unwrap();
+    assert_eq!(now.len(), 1);
+    assert!(now[0].starts_with("192.0.2.1 timeout"));
+    assert!(nft.set_timed("ward", "dev_allow_v4", &[], 1).is_err());
+
     // A broken ruleset is refused by nft -c and the loaded table stays.
     let broken = ruleset("ward", "third").replace("accept comment", "acept comment");
     assert!(matches!(nft.apply("ward", &broken), Err(EnforceError::Nft { .. })));

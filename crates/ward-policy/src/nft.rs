@@ -41,6 +41,12 @@ impl Default for NftOptions {
 /// The comment that marks a table as Ward's: `apply` refuses to replace a table without it.
 pub const OWNER_MARK: &str = "managed by ward";
 
+/// The set of addresses blocked by threat intelligence (`_v4`, `_v6`).
+pub const BLOCK_SET: &str = "intel_block";
+
+/// The set of quarantined devices' addresses (`_v4`, `_v6`).
+pub const QUARANTINE_SET: &str = "quarantine";
+
 /// Sets with more elements than this are named sets, not inline ones.
 const INLINE_MAX: usize = 8;
 
@@ -236,6 +242,20 @@ impl Resolved<'_> {
             );
         }
 
+        // Blocking by threat intelligence and quarantine (W7's `ward intel apply` fills
+        // them, each element with a timeout, so that blocks lapse when nobody renews them).
+        for f in FAMILIES {
+            let (s, ty) = (f.suffix(), f.addr_type());
+            let _ = writeln!(
+                o.sets,
+                "\tset {BLOCK_SET}_{s} {{\n\t\ttype {ty};\n\t\tflags interval, timeout;\n\t}}"
+            );
+            let _ = writeln!(
+                o.sets,
+                "\tset {QUARANTINE_SET}_{s} {{\n\t\ttype {ty};\n\t\tflags interval, timeout;\n\t}}"
+            );
+        }
+
         // Device lists.
         for f in FAMILIES {
             let (mut deny, mut allow, mut listed) = (Vec::new(), Vec::new(), Vec::new());
@@ -275,9 +295,23 @@ impl Resolved<'_> {
         // The base chain.
         let _ = writeln!(
             o.text,
-            "\tchain forward {{\n\t\ttype filter hook {} priority {}; policy accept;\n\t\tct state established,related counter accept",
+            "\tchain forward {{\n\t\ttype filter hook {} priority {}; policy accept;",
             opts.hook, opts.priority
         );
+        // Blocks cut established conversations too: they come before the state match.
+        for f in FAMILIES {
+            let (k, s) = (f.key(), f.suffix());
+            for (set, what) in [(BLOCK_SET, "intel blocklist"), (QUARANTINE_SET, "quarantine")] {
+                for dir in ["daddr", "saddr"] {
+                    let _ = writeln!(
+                        o.text,
+                        "\t\t{k} {dir} @{set}_{s} {} comment \"{what}\"",
+                        Self::drop_stmt(opts, true, what)
+                    );
+                }
+            }
+        }
+        let _ = writeln!(o.text, "\t\tct state established,related counter accept");
         let list_drop = |what: &str| Self::drop_stmt(opts, p.log, what);
         for f in FAMILIES {
             let (k, s) = (f.key(), f.suffix());
