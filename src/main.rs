@@ -3,6 +3,7 @@
 
 mod inventory;
 mod report;
+mod vuln;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -67,6 +68,10 @@ enum Command {
     /// The inventory: list, show, peers, events, export, and overrides (`set`).
     #[command(subcommand)]
     Inventory(inventory::InventoryCommand),
+    /// Vulnerabilities: import advisories (CSAF, NVD, KEV, EPSS) and report findings and
+    /// risk per device or per advisory.
+    #[command(subcommand)]
+    Vuln(vuln::VulnCommand),
 }
 
 #[derive(clap::Args)]
@@ -125,6 +130,12 @@ fn main() -> ExitCode {
             inventory::run(cmd, &mut out)
                 .and_then(|()| out.flush().map_err(Into::into))
                 .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Vuln(cmd) => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            vuln::run(cmd, &mut out)
+                .and_then(|ok| out.flush().map(|()| ok).map_err(Into::into))
+                .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     };
     match result {

@@ -9,7 +9,7 @@ use ward_core::{Alert, Device, DeviceId, Finding, InventoryEvent, Override};
 
 use crate::{
     ChangeSet, DeviceQuery, DeviceRecord, DeviceRef, EventQuery, Import, Peer, Result, Snapshot, SqliteStore,
-    Store, StoreError,
+    Store, StoreError, VulnAssessment, VulnDocument, VulnDocumentHead, VulnStateRow,
 };
 
 /// A [`Store`] behind blocking calls.
@@ -169,5 +169,40 @@ impl<S: Store> Blocking<S> {
     /// See [`Store::findings`].
     pub fn findings(&self, device: Option<DeviceId>) -> Result<Vec<Finding>> {
         self.rt.block_on(self.store.findings(device))
+    }
+
+    /// See [`Store::comm_pairs`].
+    pub fn comm_pairs(&self) -> Result<Vec<(DeviceId, DeviceId)>> {
+        self.rt.block_on(self.store.comm_pairs())
+    }
+
+    /// See [`Store::facts_by_key`].
+    pub fn facts_by_key(&self, keys: &[&str]) -> Result<Vec<(DeviceId, String, String)>> {
+        self.rt.block_on(self.store.facts_by_key(keys))
+    }
+
+    /// See [`Store::vuln_document_heads`].
+    pub fn vuln_document_heads(&self) -> Result<Vec<VulnDocumentHead>> {
+        self.rt.block_on(self.store.vuln_document_heads())
+    }
+
+    /// See [`Store::vuln_documents`].
+    pub fn vuln_documents(&self) -> Result<Vec<VulnDocument>> {
+        self.rt.block_on(self.store.vuln_documents())
+    }
+
+    /// See [`Store::put_vuln_documents`].
+    pub fn put_vuln_documents(&self, docs: &[VulnDocument]) -> Result<()> {
+        self.rt.block_on(self.store.put_vuln_documents(docs))
+    }
+
+    /// See [`Store::vuln_state`].
+    pub fn vuln_state(&self) -> Result<Vec<VulnStateRow>> {
+        self.rt.block_on(self.store.vuln_state())
+    }
+
+    /// See [`Store::record_vuln_assessment`].
+    pub fn record_vuln_assessment(&self, a: &VulnAssessment) -> Result<i64> {
+        self.rt.block_on(self.store.record_vuln_assessment(a))
     }
 }

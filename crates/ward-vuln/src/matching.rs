@@ -622,3 +622,39 @@ mod tests {
         assert!(!same_product(&w(""), &w("IntelliVue")));
     }
 }
+
+#[cfg(test)]
+mod vex_tests {
+    use super::*;
+
+    const AFFECTED: &str = r#"{"document": {"csaf_version": "2.0", "tracking": {"id": "A-1", "version": "1"}},
+      "product_tree": {"branches": [{"category": "vendor", "name": "BD", "branches": [
+        {"category": "product_name", "name": "Alaris Systems Manager", "branches": [
+          {"category": "product_version_range", "name": "<= 4.33", "product": {"name": "SM", "product_id": "P"}}]}]}]},
+      "vulnerabilities": [{"cve": "CVE-1", "product_status": {"known_affected": ["P"]}}]}"#;
+    const VEX: &str = r#"{"document": {"csaf_version": "2.0", "tracking": {"id": "V-1", "version": "1"}},
+      "product_tree": {"branches": [{"category": "vendor", "name": "Becton, Dickinson and Company (BD)", "branches": [
+        {"category": "product_name", "name": "Alaris Systems Manager", "branches": [
+          {"category": "product_version", "name": "4.33", "product": {"name": "SM 4.33", "product_id": "S"}}]}]}]},
+      "vulnerabilities": [{"cve": "CVE-1", "product_status": {"known_not_affected": ["S"]}}]}"#;
+
+    fn device(fw: &str) -> DeviceProfile {
+        DeviceProfile {
+            id: 1,
+            vendor: Some("BD".into()),
+            model: Some("Alaris Systems Manager".into()),
+            firmware: Some(fw.into()),
+        }
+    }
+
+    #[test]
+    fn a_vex_statement_suppresses_another_sources_finding() {
+        let a = crate::csaf::parse(AFFECTED.as_bytes()).expect("a");
+        let v = crate::csaf::parse(VEX.as_bytes()).expect("v");
+        let c = Catalog::new(vec![a, v], Kev::default(), Epss::default());
+        let m = c.match_devices(&[device("4.33"), DeviceProfile { id: 2, ..device("4.20") }]);
+        assert_eq!(m.suppressed, 1, "{m:?}");
+        assert_eq!(m.findings.len(), 1);
+        assert_eq!(m.findings[0].device, 2);
+    }
+}

@@ -382,8 +382,12 @@ fn prefix(v: &str) -> Option<Version> {
 }
 
 fn parse_prose(text: &str) -> Option<VersionRange> {
-    let lower = text.to_lowercase();
+    // ASCII lowercase keeps byte offsets, so versions are cut from the original text with
+    // their case (`B.06.18`), while the words around them are matched in lowercase.
+    let lower = text.to_ascii_lowercase();
+    let start = lower.len() - lower.trim_start().len();
     let lower = lower.trim();
+    let text = &text[start..start + lower.len()];
     if lower.is_empty() {
         return None;
     }
@@ -403,27 +407,46 @@ fn parse_prose(text: &str) -> Option<VersionRange> {
         " or prior",
         " or older",
     ] {
-        if let Some(v) = lower.strip_suffix(suffix) {
-            let v = v.trim().trim_start_matches("versions").trim_start_matches("version").trim();
+        if lower.ends_with(suffix) {
+            let v = strip_words(&text[..text.len() - suffix.len()], &["versions", "version"]);
             return intervals(&[&format!("<={v}")]);
         }
     }
     // "prior to 3.0", "before 3.0", "earlier than 3.0", "versions prior to 3.0".
-    let stripped = lower.trim_start_matches("all versions").trim_start_matches("versions").trim();
-    for prefix_word in ["prior to", "before", "earlier than", "older than", "lower than", "below"] {
-        if let Some(v) = stripped.strip_prefix(prefix_word) {
-            return intervals(&[&format!("<{}", v.trim())]);
-        }
-    }
-    // "later than", "after": open above.
-    for prefix_word in ["later than", "after", "newer than"] {
-        if let Some(v) = stripped.strip_prefix(prefix_word) {
-            return intervals(&[&format!(">{}", v.trim())]);
+    let rest = strip_words(text, &["all versions", "versions", "version"]);
+    for (words, op) in [
+        ("prior to", "<"),
+        ("before", "<"),
+        ("earlier than", "<"),
+        ("older than", "<"),
+        ("lower than", "<"),
+        ("below", "<"),
+        ("later than", ">"),
+        ("after", ">"),
+        ("newer than", ">"),
+    ] {
+        if rest.len() > words.len()
+            && rest.is_char_boundary(words.len())
+            && rest[..words.len()].eq_ignore_ascii_case(words)
+        {
+            return intervals(&[&format!("{op}{}", rest[words.len()..].trim())]);
         }
     }
     // "< 8.2.2", ">= 4.01 | <= 4.34", "1.10 | 1.11", "9.7", "14.x".
-    let parts: Vec<&str> = lower.split('|').take(MAX_PARTS).collect();
+    let parts: Vec<&str> = text.split('|').take(MAX_PARTS).collect();
     intervals(&parts)
+}
+
+/// `text` without a leading word of `words` (case-insensitive), trimmed.
+fn strip_words<'a>(text: &'a str, words: &[&str]) -> &'a str {
+    let text = text.trim();
+    for w in words {
+        if text.len() >= w.len() && text.is_char_boundary(w.len()) && text[..w.len()].eq_ignore_ascii_case(w)
+        {
+            return text[w.len()..].trim();
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -489,6 +512,7 @@ mod tests {
     #[test]
     fn an_exclusive_end_names_the_fix() {
         assert_eq!(VersionRange::parse("< 8.2.2").fixed_in().map(Version::as_str), Some("8.2.2"));
+        assert_eq!(VersionRange::parse("prior to B.06.18").fixed_in().map(Version::as_str), Some("B.06.18"));
         assert_eq!(VersionRange::parse("<= 9.33").fixed_in(), None);
         assert_eq!(VersionRange::parse("vers:all/*").fixed_in(), None);
     }

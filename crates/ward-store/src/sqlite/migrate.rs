@@ -14,7 +14,10 @@ use crate::{Result, StoreError};
 pub(super) const APPLICATION_ID: i64 = 0x5741_5244;
 
 /// Every schema version, oldest first; version `i + 1` is `MIGRATIONS[i]`.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_initial.sql"),
+    include_str!("../../migrations/sqlite/0002_vuln.sql"),
+];
 
 /// The schema this build writes.
 pub(super) const LATEST: i64 = MIGRATIONS.len() as i64;
