@@ -105,3 +105,32 @@ fn exposure_inputs_in_bulk() -> TestResult {
     assert!(facts.iter().all(|(_, k, _)| k == "firmware" || k == "model"));
     Ok(())
 }
+
+#[test]
+fn a_schema_1_store_is_upgraded_in_place() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ward.db");
+    let store = Blocking::open_sqlite(&path)?;
+    store.apply(&synthetic::change_set(1, 20, 1, 3))?;
+    let before = store.snapshot()?;
+    // Back to what the first schema left: no vulnerability tables, version 1.
+    store.block_on(async {
+        let pool =
+            sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path)).await?;
+        sqlx::raw_sql(
+            "DROP TABLE vuln_documents; DROP TABLE vuln_assessments; DROP TABLE vuln_state;
+             DELETE FROM schema_version WHERE version = 2;",
+        )
+        .execute(&pool)
+        .await?;
+        pool.close().await;
+        Ok::<_, sqlx::Error>(())
+    })?;
+    store.close();
+    let again = Blocking::open_sqlite(&path)?;
+    assert_eq!(again.schema_version()?, 2);
+    assert_eq!(again.snapshot()?, before);
+    again.put_vuln_documents(&[doc("csaf", "A", "1", "one")])?;
+    assert_eq!(again.vuln_document_heads()?.len(), 1);
+    Ok(())
+}
