@@ -6,9 +6,9 @@
 //! directory with an `index.txt` listing the documents' paths. Every document is fetched on
 //! its own; one that fails is reported by its URL and the others go on.
 //!
-//! TLS is rustls with the operating system's trust store (a hospital's own CA works; no
-//! root bundle is vendored). Bodies are capped at [`crate::document::MAX_DOCUMENT`], lists
-//! at [`MAX_ENTRIES`] documents.
+//! TLS is rustls with the operating system's trust store, read by `rustls-native-certs` (a
+//! hospital's own CA works; no root bundle is vendored). Bodies are capped at
+//! [`crate::document::MAX_DOCUMENT`], lists at [`MAX_ENTRIES`] documents.
 
 use std::time::Duration;
 
@@ -186,9 +186,15 @@ impl Default for Client {
 }
 
 impl Client {
-    /// A client whose every request gives up after `timeout`.
+    /// A client whose every request gives up after `timeout`. HTTPS trusts the operating
+    /// system's certificate store (`/etc/ssl/certs`, or `SSL_CERT_FILE`/`SSL_CERT_DIR`);
+    /// certificates that cannot be read are skipped, and with none HTTPS requests fail
+    /// with an error naming the verification, while plain HTTP still works.
     pub fn new(timeout: Duration) -> Client {
-        use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
+        use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+        let loaded = rustls_native_certs::load_native_certs();
+        let roots: Vec<Certificate<'static>> =
+            loaded.certs.iter().map(|c| Certificate::from_der(c.as_ref()).to_owned()).collect();
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .max_redirects(5)
@@ -196,7 +202,7 @@ impl Client {
             .tls_config(
                 TlsConfig::builder()
                     .provider(TlsProvider::Rustls)
-                    .root_certs(RootCerts::PlatformVerifier)
+                    .root_certs(RootCerts::new_with_certs(&roots))
                     .build(),
             )
             .build()
