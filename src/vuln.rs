@@ -319,14 +319,25 @@ fn import(a: ImportArgs, out: &mut impl Write) -> Result<bool> {
         let changed = counts.get("new").copied().unwrap_or(0) + counts.get("updated").copied().unwrap_or(0);
         if changed > 0 {
             let r = assess(&store, true)?;
-            writeln!(
-                out,
-                "assessment {}: {} findings on {} devices, {} changes since the previous one",
-                r.assessment.unwrap_or(0),
-                r.findings.len(),
-                r.devices_with_findings(),
-                r.changes.len()
-            )?;
+            if a.json {
+                let line = serde_json::json!({
+                    "assessment": r.assessment,
+                    "findings": r.findings.len(),
+                    "devices_with_findings": r.devices_with_findings(),
+                    "changes": r.changes,
+                });
+                serde_json::to_writer(&mut *out, &line)?;
+                writeln!(out)?;
+            } else {
+                writeln!(
+                    out,
+                    "assessment {}: {} findings on {} devices, {} changes since the previous one",
+                    r.assessment.unwrap_or(0),
+                    r.findings.len(),
+                    r.devices_with_findings(),
+                    r.changes.len()
+                )?;
+            }
             out.flush()?;
         }
         std::thread::sleep(every);

@@ -48,6 +48,11 @@ fn vex_fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vuln/vex-bd-alaris-systems-manager.json")
 }
 
+/// EPSS scores made up for the test (FIRST's CSV form; its model line says `ward-test`).
+fn epss_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vuln/epss-test-scores.csv")
+}
+
 #[test]
 fn every_icsma_advisory_imports_or_is_refused_with_a_reason() {
     let Some(data) = data() else { return };
@@ -231,6 +236,7 @@ fn a_fixture_inventory_of_real_products_gives_exactly_the_expected_findings() {
         s(&data.join("nvd_cve_2_0")),
         s(&data.join("kev_known_exploited_vulnerabilities.json")),
         s(&vex_fixture()),
+        s(&epss_fixture()),
     ]));
     let report: Value =
         serde_json::from_str(&ok(&ward(&["vuln", "report", "--json", "--db", s(&db)]))).unwrap();
@@ -283,6 +289,15 @@ fn a_fixture_inventory_of_real_products_gives_exactly_the_expected_findings() {
     want.sort();
     assert_eq!(got, want);
     assert_eq!(report["suppressed_by_vex"], 1, "device 10's CVE-2020-25165");
+    let finding = |device: i64, cve: &str| {
+        let d = report["devices"].as_array().unwrap().iter().find(|d| d["id"] == device).unwrap();
+        d["findings"].as_array().unwrap().iter().find(|f| f["cve"] == cve).unwrap().clone()
+    };
+    // KEV, EPSS and both sources' scores reach the finding: CISA scores CVE-2020-25165 6.5,
+    // NVD 7.5; the higher is kept.
+    assert_eq!(finding(6, "CVE-2017-5149")["epss"], 0.42);
+    assert_eq!(finding(1, "CVE-2020-25165")["cvss_v3"], 7.5);
+    assert_eq!(finding(1, "CVE-2020-25165")["kev"], false);
     // The device on the internet with a default login weighs more than its twin.
     let risk = |id: i64| {
         report["devices"]
@@ -337,6 +352,58 @@ fn a_fixture_inventory_of_real_products_gives_exactly_the_expected_findings() {
     assert_eq!(csv.lines().count(), 1 + want.len() - 2);
     let table = ok(&ward(&["vuln", "report", "--device", "1", "--no-record", "--db", s(&db)]));
     assert!(table.contains("CVE-2020-25165") && table.contains("internet peers"), "{table}");
+}
+
+#[test]
+fn a_scheduled_import_assesses_after_a_change_and_keeps_the_last_good_document() {
+    use std::io::BufRead;
+    let Some(data) = data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ward.db");
+    fixture(&db);
+    let feed = dir.path().join("feed");
+    std::fs::create_dir(&feed).unwrap();
+    let doc = feed.join("icsma-20-317-01.json");
+    std::fs::copy(data.join("csaf_icsma/icsma-20-317-01.json"), &doc).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(["vuln", "import", "--every", "1s", "--json", "--db", s(&db), s(&feed)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || -> Value {
+        let line =
+            rx.recv_timeout(std::time::Duration::from_secs(60)).expect("a line from the scheduled import");
+        serde_json::from_str(&line).unwrap()
+    };
+    // Round 1: the advisory is new, and the inventory is assessed.
+    assert_eq!(next()["counts"]["new"], 1);
+    let assessed = next();
+    assert_eq!(assessed["devices_with_findings"], 3, "{assessed}"); // devices 1, 3 and 10
+    // The document goes bad: a later round reports it and keeps the stored one.
+    std::fs::write(&doc, b"{\"document\": ").unwrap();
+    loop {
+        let round = next();
+        if round["counts"]["skipped"] == 1 {
+            break;
+        }
+        assert!(round.get("assessment").is_none(), "nothing changed, nothing assessed: {round}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let report: Value =
+        serde_json::from_str(&ok(&ward(&["vuln", "report", "--json", "--no-record", "--db", s(&db)])))
+            .unwrap();
+    assert_eq!(findings(&report).len(), 3, "the last good document still matches");
 }
 
 /// A free port on the loopback address.
