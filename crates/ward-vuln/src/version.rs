@@ -136,6 +136,22 @@ impl Version {
             && !self.tokens.iter().any(|t| matches!(t, Token::Word(w) if MONTHS.contains(&w.as_str())))
     }
 
+    /// Whether it reads as a version rather than prose that holds one: every word is short
+    /// (`b`, `sp`, `mr`, `rc`) or one firmware strings use (`build`, `patch`, `release`).
+    /// `Version B, Firmware A.01.09, Part #: N/A` and `MMT-512 / MMT-712 Paradigm x12` are
+    /// not; an advisory range made of them is unreadable, and a device of the product gets
+    /// "unknown version" rather than a comparison that means nothing.
+    pub fn plausible(&self) -> bool {
+        const WORDS: &[&str] = &[
+            "build", "patch", "release", "update", "hotfix", "service", "pack", "beta", "alpha", "revision",
+            "version",
+        ];
+        self.tokens.iter().all(|t| match t {
+            Token::Num(_) => true,
+            Token::Word(w) => w.len() <= 3 || WORDS.contains(&w.as_str()),
+        })
+    }
+
     /// Whether `self` starts with every part of `prefix` (`14.1.3` starts with `14.1`).
     pub fn starts_with(&self, prefix: &Version) -> bool {
         self.tokens.len() >= prefix.tokens.len()
@@ -347,7 +363,7 @@ fn intervals(parts: &[&str]) -> Option<VersionRange> {
             any_of.push(Constraint::Prefix(p));
             continue;
         }
-        let version = Version::parse(v).filter(Version::has_number)?;
+        let version = Version::parse(v).filter(|v| v.has_number() && v.plausible())?;
         match op {
             ">=" | ">" => {
                 if let Some(lower) = pending.take() {
@@ -384,10 +400,11 @@ fn prefix(v: &str) -> Option<Version> {
 fn parse_prose(text: &str) -> Option<VersionRange> {
     // ASCII lowercase keeps byte offsets, so versions are cut from the original text with
     // their case (`B.06.18`), while the words around them are matched in lowercase.
+    // Runs of spaces are one (`2.3.6 and  below`).
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = text.as_str();
     let lower = text.to_ascii_lowercase();
-    let start = lower.len() - lower.trim_start().len();
-    let lower = lower.trim();
-    let text = &text[start..start + lower.len()];
+    let lower = lower.as_str();
     if lower.is_empty() {
         return None;
     }
@@ -499,6 +516,9 @@ mod tests {
             ("14.x", "15.0", InRange::No),
             ("9.7", "9.7", InRange::Yes),
             ("< august 28", "1.0", InRange::Unknown),
+            ("1.3.1 Build 13", "1.3.1 build 13", InRange::Yes),
+            ("Version B, Firmware A.01.09, Part #: N/A (Replaced by Version C)", "A.01.09", InRange::Unknown),
+            ("MMT-512 / MMT-712 Paradigm x12", "1.0", InRange::Unknown),
             ("with wireless option (shipped between 2016-August 2018)", "1.0", InRange::Unknown),
         ];
         for (range, version, want) in cases {
