@@ -375,7 +375,18 @@ impl Catalog {
                     (_, VersionRange::Unreadable(t), _) => {
                         format!("the advisory's versions cannot be compared: {t:?}")
                     }
-                    (_, r, None) => format!("firmware unknown; affected: {}", describe(r)),
+                    (_, _, None) => {
+                        // Every range the advisory gives this product, so a person can
+                        // check the device by hand.
+                        let mut ranges: Vec<String> = v
+                            .affected
+                            .iter()
+                            .filter(|q| matched.contains(q) && a.products[**q].name == prod.name)
+                            .map(|q| describe(&a.products[*q].versions))
+                            .collect();
+                        ranges.dedup();
+                        format!("firmware unknown; affected: {}", ranges.join(" | "))
+                    }
                     (_, _, Some(_)) => "the product is under investigation".to_owned(),
                 };
                 acc.add(standing, reason, label.clone(), (prod, p), v, fixed, a.source);
