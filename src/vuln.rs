@@ -250,6 +250,9 @@ fn import_round(sources: &[String], store: &Blocking, client: &Client) -> Result
                         ("updated", format!("replaces revision {}", h.version))
                     }
                     Some(h) if h.sha256 == r.sha256 => ("unchanged", String::new()),
+                    Some(h) if r.same_revision(&h.version, &h.released) => {
+                        ("unchanged", "the same revision is stored (other bytes)".to_owned())
+                    }
                     Some(h) => ("older", format!("revision {} is stored and kept", h.version)),
                 };
                 if matches!(outcome, "new" | "updated") {

@@ -78,14 +78,20 @@ impl Revision {
     }
 
     /// Whether this revision should replace `stored` (same kind and id): a later release
-    /// date or version does; an earlier one does not; the same revision does when its
-    /// bytes differ (a republished correction).
+    /// date or version does; an earlier one does not; the same revision of an advisory does
+    /// when its bytes differ (a republished correction). The same catalogue version of KEV
+    /// or EPSS does not: its JSON and CSV forms hold the same entries in other bytes.
     pub fn replaces(&self, stored_version: &str, stored_released: &str, stored_sha256: &str) -> bool {
         match later(&self.released, &self.version, stored_released, stored_version) {
             Ordering::Greater => true,
             Ordering::Less => false,
-            Ordering::Equal => self.sha256 != stored_sha256,
+            Ordering::Equal => matches!(self.kind, Kind::Csaf | Kind::Nvd) && self.sha256 != stored_sha256,
         }
+    }
+
+    /// Whether it is the same revision as the stored one.
+    pub fn same_revision(&self, stored_version: &str, stored_released: &str) -> bool {
+        later(&self.released, &self.version, stored_released, stored_version) == Ordering::Equal
     }
 }
 
@@ -218,6 +224,9 @@ mod tests {
         assert!(!r.replaces("3", "2025-01-01", "h"));
         assert!(r.replaces("2", "2024-01-01", "other"));
         assert!(!r.replaces("2", "2024-01-01", &r.sha256.clone()));
+        let kev = Revision::new(Kind::Kev, "kev".into(), "2025.08.25".into(), String::new(), b"csv".to_vec());
+        assert!(!kev.replaces("2025.08.25", "", "json"), "the other form of the same catalogue");
+        assert!(kev.replaces("2025.08.24", "", "json"));
     }
 
     #[test]
