@@ -30,7 +30,8 @@ pub(crate) enum VulnCommand {
     /// one; a document that cannot be read is reported and skipped (exit status 1).
     Import(ImportArgs),
     /// Match the inventory against the imported advisories and report findings and risk
-    /// per device (or per advisory), with what changed since the previous report.
+    /// per device (or per advisory), with what changed since the previous report. Never
+    /// creates a database (`import` does, so advisories can come before captures).
     Report(ReportArgs),
 }
 
@@ -642,6 +643,14 @@ fn score(s: Option<f32>) -> String {
 }
 
 fn report(a: ReportArgs, out: &mut impl Write) -> Result<()> {
+    if !a.db.exists() {
+        bail!(
+            "no inventory at {}: `ward analyze --db {} CAPTURE` makes one, `ward vuln import --db {} ...` adds advisories",
+            a.db.display(),
+            a.db.display(),
+            a.db.display()
+        );
+    }
     let store = open(&a.db)?;
     let only = match &a.device {
         None => None,

@@ -481,6 +481,10 @@ fn a_csaf_provider_is_fetched_over_http() {
 fn bad_arguments_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ward.db");
+    let out = ward(&["vuln", "report", "--db", s(&db)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no inventory"));
+    assert!(!db.exists(), "a report never creates a database");
     let out = ward(&["vuln", "import", "--db", s(&db), s(&dir.path().join("nothing-here.json"))]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("skipped"));
