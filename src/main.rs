@@ -5,6 +5,7 @@ mod alerts;
 mod inventory;
 mod policy;
 mod report;
+mod vuln;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -75,6 +76,10 @@ enum Command {
     /// Alerts: list, acknowledge, close, suppress.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// Vulnerabilities: import advisories (CSAF, NVD, KEV, EPSS) and report findings and
+    /// risk per device or per advisory.
+    #[command(subcommand)]
+    Vuln(vuln::VulnCommand),
 }
 
 #[derive(clap::Args)]
@@ -152,6 +157,12 @@ fn main() -> ExitCode {
             policy::run(cmd, &mut out)
                 .and_then(|clean| out.flush().map(|()| clean).map_err(Into::into))
                 .map(|clean| if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Vuln(cmd) => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            vuln::run(cmd, &mut out)
+                .and_then(|ok| out.flush().map(|()| ok).map_err(Into::into))
+                .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     };
     match result {

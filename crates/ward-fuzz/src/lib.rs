@@ -315,6 +315,74 @@ pub fn classification_rules(data: &[u8]) {
     }
 }
 
+/// The vulnerability documents and version ranges; the first byte picks the reader:
+/// 0 recognise and read any document, 1 CSAF, 2 NVD, 3 KEV and EPSS CSV, 4 a version
+/// range and a version (two lines), 5 provider lists and CPE names. What reads is matched
+/// against a device made of the input's words, so matching runs on arbitrary advisories.
+pub fn vuln_documents(data: &[u8]) {
+    use ward_vuln::document::{self, Document};
+    use ward_vuln::matching::{Catalog, DeviceProfile};
+    use ward_vuln::version::{InRange, Version, VersionRange};
+    let Some((&mode, rest)) = data.split_first() else { return };
+    let text = String::from_utf8_lossy(rest);
+    let mut lines = text.lines();
+    let device = DeviceProfile {
+        id: 1,
+        vendor: lines.next().map(str::to_owned),
+        model: lines.next().map(str::to_owned),
+        firmware: lines.next().map(str::to_owned),
+    };
+    let mut advisories = Vec::new();
+    match mode % 6 {
+        0 => {
+            if let Ok(Document::Advisories(list)) = document::read(rest) {
+                for (a, r) in list {
+                    assert_eq!(r.sha256.len(), 64);
+                    advisories.push(a);
+                }
+            }
+        }
+        1 => advisories.extend(ward_vuln::csaf::parse(rest).ok()),
+        2 => advisories.extend(ward_vuln::nvd::parse(rest).unwrap_or_default()),
+        3 => {
+            let _ = ward_vuln::exploited::Kev::parse_csv(rest);
+            let _ = ward_vuln::exploited::Epss::parse_csv(rest);
+        }
+        4 => {
+            let mut l = text.splitn(3, '\n');
+            let (range, a, b) = (l.next().unwrap_or(""), l.next().unwrap_or(""), l.next().unwrap_or(""));
+            let r = VersionRange::parse(range);
+            let (va, vb) = (Version::parse(a), Version::parse(b));
+            if let (Some(x), Some(y)) = (&va, &vb) {
+                assert_eq!(x.cmp(y), y.cmp(x).reverse(), "{a:?} {b:?}");
+                assert_eq!(x.cmp(x), std::cmp::Ordering::Equal);
+            }
+            let inside = r.contains(va.as_ref());
+            if va.is_none() && !matches!(r, VersionRange::All) {
+                assert_eq!(inside, InRange::Unknown, "no version is never a certain answer");
+            }
+            // The fixed version a range implies is outside it.
+            if let Some(fix) = r.fixed_in() {
+                assert_eq!(r.contains(Some(fix)), InRange::No, "{range:?} holds its own fix");
+            }
+        }
+        _ => {
+            let _ = ward_vuln::fetch::rolie_entries(rest, "http://127.0.0.1/feed.json");
+            let _ = ward_vuln::fetch::directory_entries(rest, "http://127.0.0.1/dir");
+            let _ = ward_vuln::cpe::Cpe::parse(&text);
+            let _ = ward_vuln::fetch::join(lines.next().unwrap_or(""), &text);
+        }
+    }
+    if !advisories.is_empty() {
+        let catalog = Catalog::new(advisories, Default::default(), Default::default());
+        let found = catalog.match_devices(&[device]);
+        for f in &found.findings {
+            assert!(!f.advisories.is_empty(), "a finding names its source");
+            assert!(!f.patch_available || f.fixed_version.is_some(), "a patch needs a fixed version");
+        }
+    }
+}
+
 /// DICOM associations.
 pub fn dicom(data: &[u8]) {
     flow_target(ward_dissect::dicom::DicomDissector, data);
@@ -344,7 +412,7 @@ pub fn poct1a(data: &[u8]) {
 pub type Target = fn(&[u8]);
 
 /// All targets, by name.
-pub const TARGETS: [(&str, Target); 22] = [
+pub const TARGETS: [(&str, Target); 23] = [
     ("capture_file", capture_file),
     ("decode_frame", decode_frame),
     ("sensor", sensor),
@@ -367,4 +435,5 @@ pub const TARGETS: [(&str, Target); 22] = [
     ("bacnet", bacnet),
     ("poct1a", poct1a),
     ("classification_rules", classification_rules),
+    ("vuln_documents", vuln_documents),
 ];

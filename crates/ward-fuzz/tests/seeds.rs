@@ -108,3 +108,52 @@ fn classification_rules_survive_the_builtin_files() {
     }
     eprintln!("replayed {runs} rule files");
 }
+
+#[test]
+fn vuln_documents_survive_the_shared_advisories() {
+    // The real advisories, NVD records and KEV catalogue (when present) and the test VEX
+    // fixture, through every mode of the target: whole, cut, and with a byte changed.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = vec![root.join("tests/data/vuln/vex-bd-alaris-systems-manager.json")];
+    let vuln = std::env::var_os("WARD_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/data"))
+        .join("vuln");
+    for sub in ["csaf_icsma", "nvd_cve_2_0"] {
+        match std::fs::read_dir(vuln.join(sub)) {
+            Ok(dir) => files.extend(dir.flatten().map(|e| e.path())),
+            Err(_) => eprintln!("skipped: {} not present", vuln.join(sub).display()),
+        }
+    }
+    files.sort();
+    let mut runs = 0;
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        for mode in 0u8..6 {
+            let with = |b: &[u8]| [&[mode][..], b].concat();
+            ward_fuzz::vuln_documents(&with(&bytes));
+            ward_fuzz::vuln_documents(&with(&bytes[..bytes.len() / 2]));
+            let mut changed = bytes.clone();
+            if let Some(b) = changed.get_mut(bytes.len() / 3) {
+                *b = b'"';
+            }
+            ward_fuzz::vuln_documents(&with(&changed));
+            runs += 3;
+        }
+    }
+    // The KEV catalogue's CSV form, cut to its first 64 KiB.
+    if let Ok(csv) = std::fs::read(vuln.join("kev_known_exploited_vulnerabilities.csv")) {
+        ward_fuzz::vuln_documents(&[&[3u8][..], &csv[..csv.len().min(64 << 10)]].concat());
+        runs += 1;
+    }
+    // Version ranges as advisories write them, against firmware strings.
+    for range in
+        ["< 8.2.2", "<= 9.33", "vers:generic/>=4.01|<=4.34", "14.x", "prior to B.06.18", "< august 28"]
+    {
+        for version in ["9.19", "V2.1 SP3 Build 0456", "B.06.12", "", "14.1"] {
+            ward_fuzz::vuln_documents(format!("\u{4}{range}\n{version}\n9.33.1").as_bytes());
+            runs += 1;
+        }
+    }
+    eprintln!("replayed {runs} vulnerability documents and ranges");
+}

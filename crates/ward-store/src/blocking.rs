@@ -9,7 +9,8 @@ use ward_core::{Alert, CommEdge, Device, DeviceId, Finding, InventoryEvent, Over
 
 use crate::{
     AlertQuery, ChangeSet, DeviceQuery, DeviceRecord, DeviceRef, EventQuery, Import, Peer, Result, Snapshot,
-    SqliteStore, Store, StoreError, StoredBaseline,
+    SqliteStore, Store, StoreError, StoredBaseline, VulnAssessment, VulnDocument, VulnDocumentHead,
+    VulnStateRow,
 };
 
 /// A [`Store`] behind blocking calls.
@@ -209,5 +210,40 @@ impl<S: Store> Blocking<S> {
     /// See [`Store::remove_suppression`].
     pub fn remove_suppression(&self, id: i64) -> Result<bool> {
         self.block_on(self.store.remove_suppression(id))
+    }
+
+    /// See [`Store::comm_pairs`].
+    pub fn comm_pairs(&self) -> Result<Vec<(DeviceId, DeviceId)>> {
+        self.rt.block_on(self.store.comm_pairs())
+    }
+
+    /// See [`Store::facts_by_key`].
+    pub fn facts_by_key(&self, keys: &[&str]) -> Result<Vec<(DeviceId, String, String)>> {
+        self.rt.block_on(self.store.facts_by_key(keys))
+    }
+
+    /// See [`Store::vuln_document_heads`].
+    pub fn vuln_document_heads(&self) -> Result<Vec<VulnDocumentHead>> {
+        self.rt.block_on(self.store.vuln_document_heads())
+    }
+
+    /// See [`Store::vuln_documents`].
+    pub fn vuln_documents(&self) -> Result<Vec<VulnDocument>> {
+        self.rt.block_on(self.store.vuln_documents())
+    }
+
+    /// See [`Store::put_vuln_documents`].
+    pub fn put_vuln_documents(&self, docs: &[VulnDocument]) -> Result<()> {
+        self.rt.block_on(self.store.put_vuln_documents(docs))
+    }
+
+    /// See [`Store::vuln_state`].
+    pub fn vuln_state(&self) -> Result<Vec<VulnStateRow>> {
+        self.rt.block_on(self.store.vuln_state())
+    }
+
+    /// See [`Store::record_vuln_assessment`].
+    pub fn record_vuln_assessment(&self, a: &VulnAssessment) -> Result<i64> {
+        self.rt.block_on(self.store.record_vuln_assessment(a))
     }
 }

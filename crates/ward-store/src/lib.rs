@@ -226,6 +226,66 @@ impl std::str::FromStr for DeviceRef {
     }
 }
 
+/// A stored vulnerability document's identity and revision (no body).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VulnDocumentHead {
+    /// `csaf`, `nvd`, `kev`, `epss`.
+    pub kind: String,
+    /// Its id (`ICSMA-20-317-01`, `CVE-2020-25165`, `kev`).
+    pub id: String,
+    /// Its revision as the document says it.
+    pub version: String,
+    /// Its release time as the document says it, or empty.
+    pub released: String,
+    /// SHA-256 of the body, hex.
+    pub sha256: String,
+}
+
+/// A vulnerability document as stored: an advisory, an NVD record, a catalogue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VulnDocument {
+    /// What and which revision.
+    pub head: VulnDocumentHead,
+    /// Where it was read from (a file or a URL).
+    pub source: String,
+    /// The document's bytes.
+    pub body: Vec<u8>,
+    /// When it was imported (wall time).
+    pub imported_at: Timestamp,
+}
+
+/// One finding of an assessment, kept to tell what changed at the next.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VulnStateRow {
+    /// The device.
+    pub device: DeviceId,
+    /// The CVE.
+    pub cve: String,
+    /// `affected` or `unknown_version`.
+    pub standing: String,
+    /// The device's firmware then.
+    pub firmware: Option<String>,
+}
+
+/// An assessment to record: its summary, its findings as state for the next one, and the
+/// devices' `vuln` findings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VulnAssessment {
+    /// When (wall time).
+    pub ts: Timestamp,
+    /// A digest of the documents matched against.
+    pub catalog: String,
+    /// Devices assessed.
+    pub devices: u64,
+    /// What changed since the previous assessment (JSON).
+    pub changes: String,
+    /// Every finding, replacing the previous state.
+    pub state: Vec<VulnStateRow>,
+    /// Findings of kind `vuln`: these replace the stored ones of that kind (those no longer
+    /// found are removed; the first sighting of those still found is kept).
+    pub findings: Vec<Finding>,
+}
+
 /// Persistence behind one interface. Methods are async: the engine and the command line call
 /// them through a small runtime, the server (later) from its own.
 #[allow(async_fn_in_trait)]
@@ -281,4 +341,19 @@ pub trait Store {
     async fn suppressions(&self) -> Result<Vec<Suppression>>;
     /// Removes a suppression rule; whether there was one.
     async fn remove_suppression(&self, id: i64) -> Result<bool>;
+    /// Every pair of devices that talked, as (initiator, responder), each pair once.
+    async fn comm_pairs(&self) -> Result<Vec<(DeviceId, DeviceId)>>;
+    /// Facts with one of these keys, of every device, as (device, key, value).
+    async fn facts_by_key(&self, keys: &[&str]) -> Result<Vec<(DeviceId, String, String)>>;
+    /// The stored vulnerability documents' identities and revisions.
+    async fn vuln_document_heads(&self) -> Result<Vec<VulnDocumentHead>>;
+    /// Every stored vulnerability document, by kind and id.
+    async fn vuln_documents(&self) -> Result<Vec<VulnDocument>>;
+    /// Stores documents, each replacing the stored one of the same kind and id, in one
+    /// transaction.
+    async fn put_vuln_documents(&self, docs: &[VulnDocument]) -> Result<()>;
+    /// The latest assessment's findings.
+    async fn vuln_state(&self) -> Result<Vec<VulnStateRow>>;
+    /// Records an assessment in one transaction (see [`VulnAssessment`]); its id.
+    async fn record_vuln_assessment(&self, a: &VulnAssessment) -> Result<i64>;
 }

@@ -575,7 +575,7 @@ fn data_survives_a_reopen_in_wal_mode() -> TestResult {
 
     let again = Blocking::open_sqlite(&path)?;
     assert_eq!(again.snapshot()?, snap);
-    assert_eq!(again.schema_version()?, 3);
+    assert_eq!(again.schema_version()?, 4);
     assert_eq!(again.integrity_check()?, "ok");
     drop(again);
     // Dropped without close: still readable.
@@ -723,6 +723,27 @@ impl Store for NoStore {
     }
     async fn remove_suppression(&self, _: i64) -> ward_store::Result<bool> {
         Ok(false)
+    }
+    async fn comm_pairs(&self) -> ward_store::Result<Vec<(DeviceId, DeviceId)>> {
+        Ok(Vec::new())
+    }
+    async fn facts_by_key(&self, _: &[&str]) -> ward_store::Result<Vec<(DeviceId, String, String)>> {
+        Ok(Vec::new())
+    }
+    async fn vuln_document_heads(&self) -> ward_store::Result<Vec<ward_store::VulnDocumentHead>> {
+        Ok(Vec::new())
+    }
+    async fn vuln_documents(&self) -> ward_store::Result<Vec<ward_store::VulnDocument>> {
+        Ok(Vec::new())
+    }
+    async fn put_vuln_documents(&self, _: &[ward_store::VulnDocument]) -> ward_store::Result<()> {
+        Ok(())
+    }
+    async fn vuln_state(&self) -> ward_store::Result<Vec<ward_store::VulnStateRow>> {
+        Ok(Vec::new())
+    }
+    async fn record_vuln_assessment(&self, _: &ward_store::VulnAssessment) -> ward_store::Result<i64> {
+        Ok(0)
     }
 }
 

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_initial.sql"),
     include_str!("../../migrations/sqlite/0002_alerts.sql"),
     include_str!("../../migrations/sqlite/0003_detect.sql"),
+    include_str!("../../migrations/sqlite/0004_vuln.sql"),
 ];
 
 /// The schema this build writes.

@@ -40,7 +40,7 @@ use ward_core::{
 
 use crate::{
     AlertQuery, ChangeSet, DeviceQuery, DeviceRecord, DeviceRef, EventQuery, Import, Peer, Result, Snapshot,
-    Store, StoreError, StoredBaseline,
+    Store, StoreError, StoredBaseline, VulnAssessment, VulnDocument, VulnDocumentHead, VulnStateRow,
 };
 use rows::{count, nanos, uncount};
 
@@ -1282,5 +1282,161 @@ impl Store for SqliteStore {
         let done =
             sqlx::query("DELETE FROM suppressions WHERE id = ?").bind(id).execute(&self.writer).await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn comm_pairs(&self) -> Result<Vec<(DeviceId, DeviceId)>> {
+        sqlx::query("SELECT DISTINCT initiator, responder FROM comm")
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|r| Ok((DeviceId(r.try_get(0)?), DeviceId(r.try_get(1)?))))
+            .collect()
+    }
+
+    async fn facts_by_key(&self, keys: &[&str]) -> Result<Vec<(DeviceId, String, String)>> {
+        let keys = serde_json::to_string(keys).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        sqlx::query(
+            "SELECT device_id, key, value FROM facts
+             WHERE key IN (SELECT value FROM json_each(?1)) ORDER BY device_id, key, value",
+        )
+        .bind(keys)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|r| Ok((DeviceId(r.try_get(0)?), r.try_get(1)?, r.try_get(2)?)))
+        .collect()
+    }
+
+    async fn vuln_document_heads(&self) -> Result<Vec<VulnDocumentHead>> {
+        sqlx::query("SELECT kind, id, version, released, sha256 FROM vuln_documents ORDER BY kind, id")
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(rows::vuln_head)
+            .collect()
+    }
+
+    async fn vuln_documents(&self) -> Result<Vec<VulnDocument>> {
+        sqlx::query(
+            "SELECT kind, id, version, released, sha256, source, body, imported_at
+             FROM vuln_documents ORDER BY kind, id",
+        )
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(VulnDocument {
+                head: rows::vuln_head(r)?,
+                source: r.try_get(5)?,
+                body: r.try_get(6)?,
+                imported_at: rows::ts(r.try_get(7)?),
+            })
+        })
+        .collect()
+    }
+
+    async fn put_vuln_documents(&self, docs: &[VulnDocument]) -> Result<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        for d in docs {
+            sqlx::query(
+                "INSERT OR REPLACE INTO vuln_documents
+                     (kind, id, version, released, sha256, source, body, imported_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&d.head.kind)
+            .bind(&d.head.id)
+            .bind(&d.head.version)
+            .bind(&d.head.released)
+            .bind(&d.head.sha256)
+            .bind(&d.source)
+            .bind(d.body.as_slice())
+            .bind(nanos(d.imported_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn vuln_state(&self) -> Result<Vec<VulnStateRow>> {
+        sqlx::query("SELECT device_id, cve, standing, firmware FROM vuln_state ORDER BY device_id, cve")
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(VulnStateRow {
+                    device: DeviceId(r.try_get(0)?),
+                    cve: r.try_get(1)?,
+                    standing: r.try_get(2)?,
+                    firmware: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_vuln_assessment(&self, a: &VulnAssessment) -> Result<i64> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO vuln_assessments (ts, catalog, devices, findings, changes)
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(nanos(a.ts))
+        .bind(&a.catalog)
+        .bind(count(a.devices))
+        .bind(count(a.state.len() as u64))
+        .bind(&a.changes)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM vuln_state").execute(&mut *tx).await?;
+        insert_rows(
+            &mut tx,
+            "INSERT INTO vuln_state (device_id, cve, standing, firmware)",
+            "",
+            4,
+            &a.state,
+            |q, r| {
+                q.add(r.device.0)?;
+                q.add(r.cve.as_str())?;
+                q.add(r.standing.as_str())?;
+                q.add(r.firmware.as_deref())
+            },
+        )
+        .await?;
+        // Findings of kind `vuln` no longer found go; the others are refreshed, keeping
+        // their first sighting. Only devices still in the inventory get one.
+        let keep: Vec<(i64, &str)> = a.findings.iter().map(|f| (f.device.0, f.reference.as_str())).collect();
+        let keep = serde_json::to_string(&keep).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        sqlx::query(
+            "DELETE FROM findings WHERE kind = 'vuln' AND (device_id, reference) NOT IN
+                 (SELECT value ->> 0, value ->> 1 FROM json_each(?1))",
+        )
+        .bind(keep)
+        .execute(&mut *tx)
+        .await?;
+        let present: Vec<&Finding> = a.findings.iter().collect();
+        insert_rows(
+            &mut tx,
+            "INSERT INTO findings (device_id, kind, reference, severity, detail, evidence,
+                                   first_seen, last_seen)
+             SELECT * FROM (",
+            ") WHERE column1 IN (SELECT id FROM devices) ON CONFLICT (device_id, kind, reference) DO UPDATE SET
+                 severity = excluded.severity, detail = excluded.detail, evidence = excluded.evidence,
+                 last_seen = max(last_seen, excluded.last_seen)",
+            8,
+            &present,
+            |q, f| {
+                q.add(f.device.0)?;
+                q.add(f.kind.as_str())?;
+                q.add(f.reference.as_str())?;
+                q.add(f.severity.as_str())?;
+                q.add(f.detail.as_str())?;
+                q.add(f.evidence.as_str())?;
+                q.add(nanos(f.first_seen))?;
+                q.add(nanos(f.last_seen))
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
     }
 }

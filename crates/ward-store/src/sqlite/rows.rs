@@ -347,3 +347,13 @@ pub(super) fn finding(row: &SqliteRow) -> Result<Finding> {
         last_seen: ts(row.try_get(7)?),
     })
 }
+
+pub(super) fn vuln_head(row: &SqliteRow) -> Result<crate::VulnDocumentHead> {
+    Ok(crate::VulnDocumentHead {
+        kind: row.try_get(0)?,
+        id: row.try_get(1)?,
+        version: row.try_get(2)?,
+        released: row.try_get(3)?,
+        sha256: row.try_get(4)?,
+    })
+}
