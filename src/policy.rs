@@ -137,6 +137,11 @@ pub(crate) struct CompileArgs {
     /// Write the ruleset here (default: standard output).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Interfaces (comma-separated) whose established, allowed conversations the kernel's
+    /// flow offload forwards without the forward hook (router only; counters then stop at
+    /// the conversation's first packets).
+    #[arg(long, value_name = "IF,IF", value_delimiter = ',')]
+    flowtable: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -619,7 +624,21 @@ fn compile(a: &CompileArgs) -> Result<(Policy, Compiled, String)> {
     let inv = load_inventory(&a.p.db, false)?;
     let start = Instant::now();
     let resolved = policy.resolve(&inv.devices);
-    let opts = NftOptions { table: a.table.clone(), monitor: a.monitor, hook: a.hook.clone(), priority: 0 };
+    for d in &a.flowtable {
+        anyhow::ensure!(
+            !d.is_empty()
+                && d.len() < 16
+                && d.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c)),
+            "--flowtable {d:?} is not an interface name"
+        );
+    }
+    let opts = NftOptions {
+        table: a.table.clone(),
+        monitor: a.monitor,
+        hook: a.hook.clone(),
+        priority: 0,
+        flowtable: a.flowtable.clone(),
+    };
     let text = resolved.compile_nft(&opts);
     let info = Compiled {
         table: a.table.clone(),

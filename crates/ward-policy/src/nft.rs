@@ -30,11 +30,20 @@ pub struct NftOptions {
     pub hook: String,
     /// The hook priority.
     pub priority: i32,
+    /// Interfaces for a flowtable: conversations the policy allowed, once established, are
+    /// forwarded by the kernel's flow offload and skip the forward hook (empty: none).
+    pub flowtable: Vec<String>,
 }
 
 impl Default for NftOptions {
     fn default() -> NftOptions {
-        NftOptions { table: "ward".into(), monitor: false, hook: "forward".into(), priority: 0 }
+        NftOptions {
+            table: "ward".into(),
+            monitor: false,
+            hook: "forward".into(),
+            priority: 0,
+            flowtable: Vec::new(),
+        }
     }
 }
 
@@ -298,7 +307,21 @@ impl Resolved<'_> {
             "\tchain forward {{\n\t\ttype filter hook {} priority {}; policy accept;",
             opts.hook, opts.priority
         );
-        // Blocks cut established conversations too: they come before the state match.
+        // Established and related packets pass first: a packet of a live conversation meets
+        // one rule. Blocks apply to new conversations (measured: eight set lookups before the
+        // state match cost a tenth of forwarding throughput).
+        if !opts.flowtable.is_empty() && opts.hook == "forward" {
+            // Only conversations already established (so already allowed) are offloaded.
+            let devices: Vec<String> = opts.flowtable.iter().map(|d| format!("\"{}\"", quote(d))).collect();
+            let _ = writeln!(
+                o.sets,
+                "\tflowtable fastpath {{\n\t\thook ingress priority filter;\n\t\tdevices = {{ {} }};\n\t}}",
+                devices.join(", ")
+            );
+            let _ =
+                writeln!(o.text, "\t\tmeta l4proto {{ tcp, udp }} ct state established flow add @fastpath");
+        }
+        let _ = writeln!(o.text, "\t\tct state established,related counter accept");
         for f in FAMILIES {
             let (k, s) = (f.key(), f.suffix());
             for (set, what) in [(BLOCK_SET, "intel blocklist"), (QUARANTINE_SET, "quarantine")] {
@@ -311,7 +334,6 @@ impl Resolved<'_> {
                 }
             }
         }
-        let _ = writeln!(o.text, "\t\tct state established,related counter accept");
         let list_drop = |what: &str| Self::drop_stmt(opts, p.log, what);
         for f in FAMILIES {
             let (k, s) = (f.key(), f.suffix());
