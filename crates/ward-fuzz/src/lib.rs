@@ -383,6 +383,81 @@ pub fn vuln_documents(data: &[u8]) {
     }
 }
 
+/// Policy files: any text is read or refused with errors that name the file and a line; a
+/// policy that reads is resolved against a small inventory (IPv4 and IPv6 devices known by
+/// number, MAC and address), decides a few conversations, checks them and compiles to
+/// nftables in both modes, without a panic.
+pub fn policy(data: &[u8]) {
+    use ward_policy::check::Conversation;
+    use ward_policy::nft::{NftOptions, OWNER_MARK};
+    use ward_policy::{Action, Context, DeviceInfo, Policy};
+    // Half the inputs are read against the taxonomy, half with any class name accepted, so
+    // that class selectors resolve too.
+    let Some((&pick, rest)) = data.split_first() else { return };
+    let text = String::from_utf8_lossy(rest);
+    let classes = if pick & 1 == 0 {
+        ward_inventory::classify::taxonomy().iter().map(|c| c.id.to_owned()).collect()
+    } else {
+        Vec::new()
+    };
+    let policy = match Policy::parse(&text, "fuzz.toml", &Context { classes }) {
+        Ok(p) => p,
+        Err(e) => {
+            assert!(!e.0.is_empty(), "a refusal says why");
+            for err in &e.0 {
+                assert_eq!(err.file, "fuzz.toml");
+                assert!(err.line >= 1 && err.column >= 1, "{err}");
+            }
+            return;
+        }
+    };
+    let ip = |s: &str| -> IpAddr { s.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)) };
+    let dev = |id: i64, ips: &[&str], mac: u8, class: &str, vendor: &str| DeviceInfo {
+        id,
+        ips: ips.iter().map(|s| ip(s)).collect(),
+        macs: vec![ward_core::Mac([0x00, 0x1b, 0, 0, 0, mac])],
+        vlans: vec![u16::from(mac) * 10],
+        class: Some(class.to_owned()),
+        vendor: Some(vendor.to_owned()),
+        label: class.to_owned(),
+        clinical: class == "infusion_pump",
+    };
+    let devices = [
+        dev(1, &["10.10.5.21"], 1, "infusion_pump", "B. Braun"),
+        dev(2, &["10.20.1.10", "fd00::10"], 2, "ct_modality", "Siemens Healthineers"),
+        dev(3, &["10.40.0.30"], 3, "pacs", "Sectra"),
+        dev(4, &["172.16.4.4", "2001:db8::4"], 4, "phone", "Apple"),
+        dev(5, &["10.0.0.1"], 5, "switch", "Cisco"),
+    ];
+    let resolved = policy.resolve(&devices);
+    let peers =
+        ["10.10.5.21", "10.20.1.10", "10.40.0.30", "172.16.4.4", "93.184.216.34", "fd00::10", "2001:db8::4"];
+    let mut conversations = Vec::new();
+    for (i, s) in peers.iter().enumerate() {
+        let d = peers[(i * 3 + 1) % peers.len()];
+        let (proto, port) = [(6u8, 443u16), (17, 53), (1, 0), (6, 23)][i % 4];
+        let decision = resolved.decide(ip(s), ip(d), proto, port);
+        assert!(matches!(decision.action, Action::Allow | Action::Deny));
+        conversations.push(Conversation {
+            src: ip(s),
+            src_port: Some(40000),
+            dst: ip(d),
+            proto,
+            port,
+            app: None,
+            first: Timestamp::from_secs(1_700_000_000),
+            last: Timestamp::from_secs(1_700_000_060),
+            flows: 1,
+            answered: true,
+        });
+    }
+    let _ = resolved.check(&devices, &conversations);
+    for monitor in [false, true] {
+        let ruleset = resolved.compile_nft(&NftOptions { monitor, ..NftOptions::default() });
+        assert!(ruleset.contains(OWNER_MARK), "the table is marked as Ward's");
+    }
+}
+
 /// DICOM associations.
 pub fn dicom(data: &[u8]) {
     flow_target(ward_dissect::dicom::DicomDissector, data);
@@ -412,7 +487,7 @@ pub fn poct1a(data: &[u8]) {
 pub type Target = fn(&[u8]);
 
 /// All targets, by name.
-pub const TARGETS: [(&str, Target); 23] = [
+pub const TARGETS: [(&str, Target); 24] = [
     ("capture_file", capture_file),
     ("decode_frame", decode_frame),
     ("sensor", sensor),
@@ -436,4 +511,5 @@ pub const TARGETS: [(&str, Target); 23] = [
     ("poct1a", poct1a),
     ("classification_rules", classification_rules),
     ("vuln_documents", vuln_documents),
+    ("policy", policy),
 ];

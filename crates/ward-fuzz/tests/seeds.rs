@@ -157,3 +157,34 @@ fn vuln_documents_survive_the_shared_advisories() {
     }
     eprintln!("replayed {runs} vulnerability documents and ranges");
 }
+
+#[test]
+fn policies_survive_the_hospital_example_and_its_variations() {
+    // The example whole, cut at every section, without each section in turn, and with one
+    // byte changed in a few places; each read against the taxonomy and with any class.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/policy/hospital.toml");
+    let text = std::fs::read(path).unwrap();
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.windows(2).enumerate().filter(|(_, w)| w == b"\n[").map(|(i, _)| i + 1))
+        .chain([text.len()])
+        .collect();
+    assert!(starts.len() > 20, "the example has its sections");
+    let mut variants = vec![text.clone()];
+    for w in starts.windows(3) {
+        variants.push(text[..w[1]].to_vec());
+        variants.push([&text[..w[1]], &text[w[2]..]].concat());
+    }
+    for i in (0..text.len()).step_by(text.len() / 16 + 1).map(|i| i + 7) {
+        let mut changed = text.clone();
+        if let Some(b) = changed.get_mut(i) {
+            *b = b.wrapping_add(13);
+            variants.push(changed);
+        }
+    }
+    for v in &variants {
+        for pick in [0u8, 1] {
+            ward_fuzz::policy(&[&[pick][..], v].concat());
+        }
+    }
+    eprintln!("replayed {} policies", variants.len() * 2);
+}

@@ -20,6 +20,7 @@ mod policy;
 mod resolve;
 pub mod services;
 pub mod suggest;
+pub mod synthetic;
 
 pub use addr::IpSet;
 pub use policy::{

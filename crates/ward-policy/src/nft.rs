@@ -56,9 +56,6 @@ pub const BLOCK_SET: &str = "intel_block";
 /// The set of quarantined devices' addresses (`_v4`, `_v6`).
 pub const QUARANTINE_SET: &str = "quarantine";
 
-/// Sets with more elements than this are named sets, not inline ones.
-const INLINE_MAX: usize = 8;
-
 struct Out {
     text: String,
     sets: String,
@@ -78,23 +75,62 @@ impl Out {
             Family::V4 => "ip",
             Family::V6 => "ip6",
         };
-        if elems.len() <= INLINE_MAX {
-            return format!("{key} {field} {{ {} }} ", elems.join(", "));
+        // One address, network or range needs no set; several go in a named set shared by
+        // every rule that names the same addresses. Anonymous sets are what made large
+        // rulesets slow to load (each is a set of its own in the kernel).
+        if let [one] = elems.as_slice() {
+            return format!("{key} {field} {one} ");
         }
-        let content = elems.join(", ");
+        let name = self.named_set(&format!("addr_{}_", family.suffix()), family.addr_type(), true, &elems);
+        format!("{key} {field} @{name} ")
+    }
+
+    /// A named set of `elements`, shared by content: its name.
+    fn named_set(&mut self, prefix: &str, ty: &str, interval: bool, elements: &[String]) -> String {
+        let content = format!("{ty}|{}", elements.join(", "));
         if let Some(name) = self.by_content.get(&content) {
-            return format!("{key} {field} @{name} ");
+            return name.clone();
         }
         self.named += 1;
-        let name = format!("addr{}_{}", self.named, family.suffix());
+        let name = format!("{prefix}{}", self.named);
         self.by_content.insert(content, name.clone());
         let _ = writeln!(
             self.sets,
-            "\tset {name} {{\n\t\ttype {};\n\t\tflags interval;\n\t\telements = {{ {} }}\n\t}}",
-            family.addr_type(),
-            elems.join(", ")
+            "\tset {name} {{\n\t\ttype {ty};\n{}\t\telements = {{ {} }}\n\t}}",
+            if interval { "\t\tflags interval;\n" } else { "" },
+            elements.join(", ")
         );
-        format!("{key} {field} @{name} ")
+        name
+    }
+
+    /// The match for a rule's traffic, with port lists in shared named sets.
+    fn traffic_match(&mut self, t: &Traffic) -> String {
+        let ports = |o: &mut Out| {
+            let p: Vec<String> = t
+                .ports
+                .iter()
+                .map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
+                .collect();
+            match p.as_slice() {
+                [one] => format!("th dport {one} "),
+                _ => format!("th dport @{} ", o.named_set("ports_", "inet_service", true, &p)),
+            }
+        };
+        match (t.proto, t.ports.is_empty()) {
+            (Proto::Any, true) => String::new(),
+            (Proto::Any, false) => {
+                let l4 = self.named_set("l4_", "inet_proto", false, &["tcp".into(), "udp".into()]);
+                format!("meta l4proto @{l4} {}", ports(self))
+            }
+            (Proto::Tcp, true) => "meta l4proto tcp ".into(),
+            (Proto::Udp, true) => "meta l4proto udp ".into(),
+            (Proto::Tcp, false) => format!("meta l4proto tcp {}", ports(self)),
+            (Proto::Udp, false) => format!("meta l4proto udp {}", ports(self)),
+            (Proto::Icmp, _) => {
+                let l4 = self.named_set("l4_", "inet_proto", false, &["icmp".into(), "ipv6-icmp".into()]);
+                format!("meta l4proto @{l4} ")
+            }
+        }
     }
 }
 
@@ -160,23 +196,6 @@ fn merged(traffic: &[Traffic]) -> Vec<Traffic> {
         }
     }
     out
-}
-
-fn traffic_match(t: &Traffic) -> String {
-    let ports = || {
-        let p: Vec<String> =
-            t.ports.iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
-        format!("th dport {{ {} }} ", p.join(", "))
-    };
-    match (t.proto, t.ports.is_empty()) {
-        (Proto::Any, true) => String::new(),
-        (Proto::Any, false) => format!("meta l4proto {{ tcp, udp }} {}", ports()),
-        (Proto::Tcp, true) => "meta l4proto tcp ".into(),
-        (Proto::Udp, true) => "meta l4proto udp ".into(),
-        (Proto::Tcp, false) => format!("meta l4proto tcp {}", ports()),
-        (Proto::Udp, false) => format!("meta l4proto udp {}", ports()),
-        (Proto::Icmp, _) => "meta l4proto { icmp, ipv6-icmp } ".into(),
-    }
 }
 
 impl Resolved<'_> {
@@ -265,40 +284,44 @@ impl Resolved<'_> {
             );
         }
 
-        // Device lists.
+        // Device lists. A device's address paired with one peer address goes in a hash set
+        // (`dev_allow_v4`); with a network or range in an interval set (`..._net_v4`): nft
+        // builds interval concatenations slowly (a 50,000-pair interval set took 28 s to load;
+        // most entries are single servers or neighbours).
         for f in FAMILIES {
-            let (mut deny, mut allow, mut listed) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut deny, mut deny_net, mut allow, mut allow_net, mut listed) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for l in &self.lists {
                 let entry = &p.devices[l.index];
-                for ip in f.of(&l.ips) {
+                for ip in singles(f, &l.ips) {
                     for peer in f.of(&entry.deny) {
-                        deny.push(format!("{ip} . {peer}"));
+                        let e = format!("{ip} . {peer}");
+                        if is_single(&peer) { deny.push(e) } else { deny_net.push(e) }
                     }
                     if entry.has_allowlist {
                         listed.push(ip.clone());
                         for peer in f.of(&entry.allow) {
-                            allow.push(format!("{ip} . {peer}"));
+                            let e = format!("{ip} . {peer}");
+                            if is_single(&peer) { allow.push(e) } else { allow_net.push(e) }
                         }
                     }
                 }
             }
             let s = f.suffix();
             let ty = f.addr_type();
-            let _ = writeln!(
-                o.sets,
-                "\tset dev_deny_{s} {{\n\t\ttype {ty} . {ty};\n\t\tflags interval;\n{}\t}}",
-                elements(&deny)
-            );
-            let _ = writeln!(
-                o.sets,
-                "\tset dev_allowlisted_{s} {{\n\t\ttype {ty};\n\t\tflags interval;\n{}\t}}",
-                elements(&listed)
-            );
-            let _ = writeln!(
-                o.sets,
-                "\tset dev_allow_{s} {{\n\t\ttype {ty} . {ty};\n\t\tflags interval;\n{}\t}}",
-                elements(&allow)
-            );
+            for (name, list) in [("dev_deny", &deny), ("dev_allow", &allow)] {
+                let _ =
+                    writeln!(o.sets, "\tset {name}_{s} {{\n\t\ttype {ty} . {ty};\n{}\t}}", elements(list));
+            }
+            for (name, list) in [("dev_deny_net", &deny_net), ("dev_allow_net", &allow_net)] {
+                let _ = writeln!(
+                    o.sets,
+                    "\tset {name}_{s} {{\n\t\ttype {ty} . {ty};\n\t\tflags interval;\n{}\t}}",
+                    elements(list)
+                );
+            }
+            let _ =
+                writeln!(o.sets, "\tset dev_allowlisted_{s} {{\n\t\ttype {ty};\n{}\t}}", elements(&listed));
         }
 
         // The base chain.
@@ -337,29 +360,26 @@ impl Resolved<'_> {
         let list_drop = |what: &str| Self::drop_stmt(opts, p.log, what);
         for f in FAMILIES {
             let (k, s) = (f.key(), f.suffix());
-            let _ = writeln!(
-                o.text,
-                "\t\t{k} saddr . {k} daddr @dev_deny_{s} {} comment \"device denylist\"",
-                list_drop("denylist")
-            );
-            let _ = writeln!(
-                o.text,
-                "\t\t{k} daddr . {k} saddr @dev_deny_{s} {} comment \"device denylist\"",
-                list_drop("denylist")
-            );
+            for set in ["dev_deny", "dev_deny_net"] {
+                for (a, b) in [("saddr", "daddr"), ("daddr", "saddr")] {
+                    let _ = writeln!(
+                        o.text,
+                        "\t\t{k} {a} . {k} {b} @{set}_{s} {} comment \"device denylist\"",
+                        list_drop("denylist")
+                    );
+                }
+            }
         }
         for f in FAMILIES {
             let (k, s) = (f.key(), f.suffix());
-            let _ = writeln!(
-                o.text,
-                "\t\t{k} daddr @dev_allowlisted_{s} {k} daddr . {k} saddr != @dev_allow_{s} {} comment \"device allowlist\"",
-                list_drop("not allowlisted")
-            );
-            let _ = writeln!(
-                o.text,
-                "\t\t{k} saddr @dev_allowlisted_{s} {k} saddr . {k} daddr != @dev_allow_{s} {} comment \"device allowlist\"",
-                list_drop("not allowlisted")
-            );
+            // Both sets must miss: a peer on either is allowed.
+            for (a, b) in [("daddr", "saddr"), ("saddr", "daddr")] {
+                let _ = writeln!(
+                    o.text,
+                    "\t\t{k} {a} @dev_allowlisted_{s} {k} {a} . {k} {b} != @dev_allow_{s} {k} {a} . {k} {b} != @dev_allow_net_{s} {} comment \"device allowlist\"",
+                    list_drop("not allowlisted")
+                );
+            }
         }
         for &i in &self.global_denies {
             let rule = &p.rules[i];
@@ -367,7 +387,7 @@ impl Resolved<'_> {
             let traffic: Vec<String> = if rule.traffic.is_empty() {
                 vec![String::new()]
             } else {
-                merged(&rule.traffic).iter().map(traffic_match).collect()
+                merged(&rule.traffic).iter().map(|t| o.traffic_match(t)).collect()
             };
             for t in traffic {
                 let _ = writeln!(o.text, "\t\t{t}{verdict} comment \"rule {}\"", quote(&rule.name));
@@ -453,7 +473,7 @@ impl Resolved<'_> {
                 let traffic: Vec<String> = if rule.traffic.is_empty() {
                     vec![String::new()]
                 } else {
-                    merged(&rule.traffic).iter().map(traffic_match).collect()
+                    merged(&rule.traffic).iter().map(|t| o.traffic_match(t)).collect()
                 };
                 let whole_src = src == src_zone;
                 let whole_dst = dst == dst_zone;
@@ -532,6 +552,36 @@ impl Resolved<'_> {
         let s = &self.policy.segments[dst];
         if s.inbound == Action::Deny { format!("goto deny_in_{}", s.name) } else { "accept".into() }
     }
+}
+
+/// An element that is one address (not a network or a range).
+fn is_single(e: &str) -> bool {
+    !e.contains('/') && !e.contains('-')
+}
+
+/// A device's addresses one by one, for hash sets (a device has a few; a range of them is
+/// cut at 256).
+fn singles(f: Family, s: &IpSet) -> Vec<String> {
+    let mut out = Vec::new();
+    match f {
+        Family::V4 => {
+            for (a, b) in s.v4() {
+                let (a, b) = (u32::from(a), u32::from(b));
+                out.extend(
+                    (a..=b.min(a.saturating_add(255))).map(|x| std::net::Ipv4Addr::from(x).to_string()),
+                );
+            }
+        }
+        Family::V6 => {
+            for (a, b) in s.v6() {
+                let (a, b) = (u128::from(a), u128::from(b));
+                out.extend(
+                    (a..=b.min(a.saturating_add(255))).map(|x| std::net::Ipv6Addr::from(x).to_string()),
+                );
+            }
+        }
+    }
+    out
 }
 
 fn elements(elems: &[String]) -> String {

@@ -87,6 +87,37 @@ pub struct Resolved<'p> {
     pub warnings: Vec<Warning>,
     list_by_ip: HashMap<IpAddr, Vec<usize>>,
     zone_index: Vec<(IpSet, Zone)>,
+    zone_lookup: ZoneLookup,
+}
+
+/// Segments' ranges sorted by address, so that an address finds its zone by binary search
+/// (a policy read from a file never has overlapping segments; one built by hand might, and
+/// then the first segment in order wins, by a scan).
+#[derive(Debug, Default)]
+struct ZoneLookup {
+    v4: Vec<(u32, u32, Zone)>,
+    v6: Vec<(u128, u128, Zone)>,
+    overlapping: bool,
+}
+
+impl ZoneLookup {
+    fn new(policy: &Policy) -> ZoneLookup {
+        let mut z = ZoneLookup::default();
+        for (i, s) in policy.segments.iter().enumerate() {
+            z.v4.extend(s.nets.v4().map(|(a, b)| (u32::from(a), u32::from(b), i)));
+            z.v6.extend(s.nets.v6().map(|(a, b)| (u128::from(a), u128::from(b), i)));
+        }
+        z.v4.sort_unstable();
+        z.v6.sort_unstable();
+        z.overlapping =
+            z.v4.windows(2).any(|w| w[1].0 <= w[0].1) || z.v6.windows(2).any(|w| w[1].0 <= w[0].1);
+        z
+    }
+
+    fn find<T: Copy + Ord>(ranges: &[(T, T, Zone)], x: T) -> Option<Zone> {
+        let i = ranges.partition_point(|&(_, hi, _)| hi < x);
+        ranges.get(i).filter(|&&(lo, _, _)| lo <= x).map(|&(_, _, z)| z)
+    }
 }
 
 /// Something in a policy that is allowed but probably not meant.
@@ -263,6 +294,7 @@ impl Policy {
             warnings,
             list_by_ip,
             zone_index,
+            zone_lookup: ZoneLookup::new(self),
         };
         resolved.global_denies = resolved
             .rules
@@ -312,7 +344,15 @@ impl Resolved<'_> {
 
     /// The zone of an address.
     pub fn zone_of(&self, ip: IpAddr) -> Zone {
-        self.policy.segments.iter().position(|s| s.nets.contains(ip)).unwrap_or(OUTSIDE)
+        let z = &self.zone_lookup;
+        if z.overlapping {
+            return self.policy.segments.iter().position(|s| s.nets.contains(ip)).unwrap_or(OUTSIDE);
+        }
+        match ip {
+            IpAddr::V4(a) => ZoneLookup::find(&z.v4, u32::from(a)),
+            IpAddr::V6(a) => ZoneLookup::find(&z.v6, u128::from(a)),
+        }
+        .unwrap_or(OUTSIDE)
     }
 
     fn zone_pairs(&self) -> HashMap<(Zone, Zone), Vec<usize>> {

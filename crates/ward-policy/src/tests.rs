@@ -257,3 +257,257 @@ fn a_suggested_policy_allows_what_was_seen_and_nothing_else() {
     assert_eq!(p.segments.len(), base.segments.len());
     assert!(p.resolve(&devices).check(&devices, &convs).violations.iter().all(|v| v.flow.is_none()));
 }
+
+/// The evaluator as the policy reads, with no index: lists by scanning every entry, zones by
+/// scanning segments, rules by scanning all of them (denies first). `decide` must agree.
+fn naive_decide(
+    r: &crate::Resolved<'_>,
+    devices: &[DeviceInfo],
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    port: u16,
+) -> crate::Decision {
+    use crate::{Decision, DeviceSel, OUTSIDE};
+    let p = r.policy;
+    let ips_of = |sel: &DeviceSel| -> Vec<IpAddr> {
+        match sel {
+            DeviceSel::Ip(ip) => vec![*ip],
+            DeviceSel::Id(id) => {
+                devices.iter().find(|d| d.id == *id).map(|d| d.ips.clone()).unwrap_or_default()
+            }
+            DeviceSel::Mac(m) => {
+                devices.iter().find(|d| d.macs.contains(m)).map(|d| d.ips.clone()).unwrap_or_default()
+            }
+        }
+    };
+    for (own, peer) in [(src, dst), (dst, src)] {
+        for e in &p.devices {
+            if ips_of(&e.device).contains(&own) && e.deny.contains(peer) {
+                return Decision {
+                    action: Action::Deny,
+                    reason: Reason::Denylist { device: e.device.to_string(), line: e.line },
+                    log: p.log,
+                };
+            }
+        }
+    }
+    for (own, peer) in [(dst, src), (src, dst)] {
+        for e in &p.devices {
+            if ips_of(&e.device).contains(&own) && e.has_allowlist && !e.allow.contains(peer) {
+                return Decision {
+                    action: Action::Deny,
+                    reason: Reason::NotAllowlisted { device: e.device.to_string(), line: e.line },
+                    log: p.log,
+                };
+            }
+        }
+    }
+    let matching = |i: usize| {
+        let (rule, rr) = (&p.rules[i], &r.rules[i]);
+        rr.src.contains(src)
+            && rr.dst.contains(dst)
+            && (rule.traffic.is_empty() || rule.traffic.iter().any(|t| t.matches(proto, port)))
+    };
+    let global: Vec<usize> = (0..p.rules.len())
+        .filter(|&i| p.rules[i].action == Action::Deny && r.rules[i].src.is_all() && r.rules[i].dst.is_all())
+        .collect();
+    let others = (0..p.rules.len()).filter(|i| !global.contains(i));
+    let mut ordered: Vec<usize> = global.clone();
+    let mut rest: Vec<usize> = others.collect();
+    rest.sort_by_key(|&i| (p.rules[i].action == Action::Allow, i));
+    ordered.extend(rest);
+    if let Some(i) = ordered.into_iter().find(|&i| matching(i)) {
+        let rule = &p.rules[i];
+        return Decision {
+            action: rule.action,
+            reason: Reason::Rule { rule: rule.name.clone(), line: rule.line },
+            log: rule.log,
+        };
+    }
+    let zone = |ip: IpAddr| p.segments.iter().position(|s| s.nets.contains(ip)).unwrap_or(OUTSIDE);
+    let (zs, zd) = (zone(src), zone(dst));
+    let (action, posture, log) = r.default_action(zs, zd);
+    Decision {
+        action,
+        reason: Reason::Default { from: r.zone_name(zs).to_owned(), to: r.zone_name(zd).to_owned(), posture },
+        log: log && action == Action::Deny,
+    }
+}
+
+#[test]
+fn decide_agrees_with_the_naive_reading_on_the_synthetic_policy() {
+    let (text, devices) = crate::synthetic::policy(600, 30, 3_000);
+    let p = parse(&text);
+    let r = p.resolve(&devices);
+    let outside = [ip("93.184.216.34"), ip("203.0.113.7"), ip("2001:4860::8888"), ip("10.200.0.1")];
+    let mut kinds = std::collections::BTreeMap::new();
+    for i in 0..1_500usize {
+        let a = &devices[(i * 7919) % devices.len()];
+        let b = &devices[(i * 104_729 + 3) % devices.len()];
+        let src = a.ips[i % a.ips.len()];
+        // Every third conversation goes to a peer on the source's allowlist (often an address
+        // that is no device, so that only rules and defaults decide).
+        let listed = p.devices[(i * 7919) % devices.len()].allow.v4().nth(i % 3).map(|(x, _)| IpAddr::V4(x));
+        let dst = match (i % 7, i % 3, listed) {
+            (6, _, _) => outside[i % outside.len()],
+            (_, 0, Some(x)) => x,
+            _ => b.ips[(i / 2) % b.ips.len()],
+        };
+        let (src, dst) = if i % 11 == 10 { (dst, src) } else { (src, dst) };
+        let (proto, port) = [(6u8, 443u16), (6, 2575), (17, 53), (6, 104), (6, 23), (1, 0), (6, 6661)][i % 7];
+        let got = r.decide(src, dst, proto, port);
+        assert_eq!(got, naive_decide(&r, &devices, src, dst, proto, port), "{src} > {dst} {proto}/{port}");
+        let kind = match &got.reason {
+            Reason::Denylist { .. } => "denylist",
+            Reason::NotAllowlisted { .. } => "allowlist",
+            Reason::Rule { .. } => "rule",
+            Reason::Default { .. } => "default",
+        };
+        *kinds.entry((kind, got.action.to_string())).or_insert(0) += 1;
+    }
+    // Every kind of answer occurs, so the comparison says something.
+    assert!(kinds.len() >= 5, "{kinds:?}");
+}
+
+mod random_policies {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A policy of up to six segments (IPv4 /16s, some with an IPv6 /64), rules between
+    /// segments, classes, devices, networks, the internet and anything, and device lists.
+    fn policy_text() -> impl Strategy<Value = (String, Vec<DeviceInfo>)> {
+        let seg = (any::<bool>(), 0usize..3, 0usize..3, 0usize..3);
+        let end = (0usize..7, 0usize..8);
+        let rule = (end.clone(), end, 0usize..5, any::<bool>());
+        let list = (
+            0usize..12,
+            proptest::collection::vec(0usize..20, 0..4),
+            proptest::collection::vec(0usize..20, 0..2),
+        );
+        (
+            proptest::collection::vec(seg, 1..6),
+            proptest::collection::vec(rule, 0..12),
+            proptest::collection::vec(list, 0..5),
+            any::<bool>(),
+        )
+            .prop_map(|(segs, rules, lists, outside_open)| {
+                let postures = ["allow", "deny", "deny"];
+                let classes = ["infusion_pump", "pacs", "workstation"];
+                let mut t = format!(
+                    "[outside]\ninbound = \"{}\"\noutbound = \"{}\"\n",
+                    if outside_open { "allow" } else { "deny" },
+                    postures[segs.len() % 3]
+                );
+                for (i, (v6, a, b, c)) in segs.iter().enumerate() {
+                    let extra = if *v6 { format!(", \"fd00:{i}::/64\"") } else { String::new() };
+                    t += &format!(
+                        "[[segment]]\nname = \"s{i}\"\ncidrs = [\"10.{i}.0.0/16\"{extra}]\ninbound = \"{}\"\noutbound = \"{}\"\nintra = \"{}\"\n",
+                        postures[*a], postures[*b], postures[*c]
+                    );
+                }
+                // Devices: two per segment and two outside, one of each with IPv6.
+                let mut devices = Vec::new();
+                for i in 0..segs.len() + 1 {
+                    for k in 0..2 {
+                        let id = devices.len() as i64 + 1;
+                        let mut ips = vec![if i < segs.len() {
+                            ip(&format!("10.{i}.0.{}", 10 + k))
+                        } else {
+                            ip(&format!("192.0.2.{}", 10 + k))
+                        }];
+                        if k == 1 && i < segs.len() && segs[i].0 {
+                            ips.push(ip(&format!("fd00:{i}::{}", 10 + k)));
+                        }
+                        devices.push(DeviceInfo {
+                            id,
+                            ips,
+                            macs: vec![ward_core::Mac([2, 0, 0, 0, 0, id as u8])],
+                            class: Some(classes[(i + k) % 3].to_owned()),
+                            ..DeviceInfo::default()
+                        });
+                    }
+                }
+                let n = devices.len();
+                let end_text = |(kind, x): (usize, usize)| -> String {
+                    match kind {
+                        0 => "any".into(),
+                        1 => "internet".into(),
+                        2 => format!("segment:s{}", x % segs.len()),
+                        3 => format!("class:{}", classes[x % 3]),
+                        4 => format!("device:{}", x % n + 1),
+                        5 => format!("10.{}.0.0/24", x % (segs.len() + 1)),
+                        _ => format!("10.{}.0.{}", x % segs.len(), 10 + x % 2),
+                    }
+                };
+                let traffic = ["", "proto = \"tcp\"\nports = [443]\n", "proto = \"udp\"\n", "services = [\"ssh\", \"dns\"]\n", "proto = \"icmp\"\n"];
+                for (i, (from, to, tr, allow)) in rules.into_iter().enumerate() {
+                    t += &format!(
+                        "[[rule]]\nname = \"r{i}\"\nfrom = \"{}\"\nto = \"{}\"\n{}action = \"{}\"\n",
+                        end_text(from),
+                        end_text(to),
+                        traffic[tr],
+                        if allow { "allow" } else { "deny" }
+                    );
+                }
+                let peer = |x: usize| -> String {
+                    let d = &devices[x % n];
+                    if x >= n { format!("{}/24", d.ips[0]).replace(".10/24", ".0/24").replace(".11/24", ".0/24") } else { d.ips[d.ips.len() - 1].to_string() }
+                };
+                let mut seen = std::collections::HashSet::new();
+                for (d, allow, deny) in lists {
+                    let dev = &devices[d % n];
+                    let sel = match d % 3 {
+                        0 => dev.id.to_string(),
+                        1 => format!("ip:{}", dev.ips[0]),
+                        _ => format!("mac:{}", dev.macs[0]),
+                    };
+                    // One entry per device, and no peer both allowed and denied.
+                    if !seen.insert(dev.id) {
+                        continue;
+                    }
+                    let allow: Vec<String> = allow.iter().map(|&x| peer(x)).collect();
+                    let deny: Vec<String> = deny.iter().map(|&x| peer(x)).filter(|x| !allow.iter().any(|a| IpSet::parse(a).expect("a").intersects(&IpSet::parse(x).expect("d")))).collect();
+                    if allow.is_empty() && deny.is_empty() {
+                        continue;
+                    }
+                    let q = |v: &[String]| v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
+                    t += &format!("[[device]]\ndevice = \"{sel}\"\n");
+                    if !allow.is_empty() || d % 2 == 0 {
+                        t += &format!("allow = [{}]\n", q(&allow));
+                    }
+                    if !deny.is_empty() {
+                        t += &format!("deny = [{}]\n", q(&deny));
+                    }
+                }
+                (t, devices)
+            })
+    }
+
+    use crate::IpSet;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn decide_agrees_with_the_naive_reading((text, devices) in policy_text(), picks in proptest::collection::vec((0usize..64, 0usize..64, 0usize..6), 20)) {
+            let p = match Policy::parse(&text, "random.toml", &Context::default()) {
+                Ok(p) => p,
+                Err(e) => return Err(TestCaseError::fail(format!("{e}\n{text}"))),
+            };
+            let r = p.resolve(&devices);
+            let mut addrs: Vec<IpAddr> = devices.iter().flat_map(|d| d.ips.clone()).collect();
+            addrs.extend([ip("93.184.216.34"), ip("10.0.0.99"), ip("2001:4860::1")]);
+            for (a, b, t) in picks {
+                let (src, dst) = (addrs[a % addrs.len()], addrs[b % addrs.len()]);
+                let (proto, port) = [(6u8, 443u16), (6, 22), (17, 53), (1, 0), (6, 80), (17, 5000)][t];
+                prop_assert_eq!(r.decide(src, dst, proto, port), naive_decide(&r, &devices, src, dst, proto, port), "{} > {} {}/{}\n{}", src, dst, proto, port, text);
+            }
+        }
+
+        #[test]
+        fn lines_and_columns_agree_with_a_scan(text in "[a-z\u{e9}\n=\\[\\] ]{0,80}", offset in 0usize..90) {
+            let lines = crate::policy::Lines::new(&text);
+            prop_assert_eq!(lines.line_col(offset), crate::policy::line_col(&text, offset));
+        }
+    }
+}
