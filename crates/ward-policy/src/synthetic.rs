@@ -173,7 +173,7 @@ fn kind_of(i: usize) -> Kind {
         3 => Kind::Servers,
         4 => Kind::Biomed,
         // A server segment every 40, a guest network every 100.
-        _ if i % 40 == 0 => Kind::Servers,
+        _ if i.is_multiple_of(40) => Kind::Servers,
         _ if i % 100 == 2 => Kind::Guest,
         _ => PATTERN[i % PATTERN.len()],
     }
@@ -196,7 +196,7 @@ pub fn policy(devices: usize, segments: usize, allow_entries: usize) -> (String,
             let (a, b) = if kind == Kind::Guest { (172u32, 16u32) } else { (10, 16) };
             let base = (a << 24) | (b << 16) | ((i as u32 % 1024) << 10);
             let v6 =
-                (i % 4 == 1 || kind == Kind::Servers).then(|| (0xfd00_u128 << 112) | ((i as u128) << 64));
+                (i % 4 == 1 || kind == Kind::Servers).then_some((0xfd00_u128 << 112) | ((i as u128) << 64));
             Seg { name, kind, base, v6, devices: Vec::new() }
         })
         .collect();
@@ -494,7 +494,7 @@ pub fn policy(devices: usize, segments: usize, allow_entries: usize) -> (String,
         };
         let _ = write!(t, "[[device]]\ndevice = \"{device}\"\nallow = [{}]\n", allow.join(", "));
         if d % 20 == 7 && seg.kind != Kind::Guest {
-            let _ = write!(t, "deny = [\"172.16.0.0/12\", \"203.0.113.{}\"]\n", d % 250);
+            let _ = writeln!(t, "deny = [\"172.16.0.0/12\", \"203.0.113.{}\"]", d % 250);
         }
         t.push('\n');
     }
