@@ -449,8 +449,9 @@ fn exposures(store: &Blocking, devices: &[Device]) -> Result<HashMap<DeviceId, E
             let e = out.entry(me).or_default();
             if theirs.iter().any(|ip| is_global(*ip)) {
                 e.internet_peers += 1;
-            } else if !theirs.iter().any(|t| mine.iter().any(|m| subnet(*m) == subnet(*t)))
-                && !mine.is_empty()
+            } else if !mine.is_empty()
+                && !theirs.is_empty()
+                && !theirs.iter().any(|t| mine.iter().any(|m| subnet(*m) == subnet(*t)))
             {
                 e.other_segment_peers += 1;
             }
