@@ -18,6 +18,9 @@ use crate::sink::tls::{native_roots, read_ca_file};
 use crate::sink::webhook::WebhookSink;
 use crate::sink::{Outcome, Sink};
 
+/// How long a shutdown waits, past its deadline, for stopped threads to notice.
+const STOP_GRACE: Duration = Duration::from_millis(100);
+
 /// A sink's counters, as [`Exporter::stats`] reads them (fixed names, for `/metrics`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SinkStats {
@@ -291,8 +294,18 @@ impl Exporter {
         {
             std::thread::sleep(Duration::from_millis(5));
         }
-        for s in &mut self.sinks {
+        for s in &self.sinks {
             s.queue.stop();
+        }
+        // A stopped thread wakes at once from its wait or back-off and counts the alert it
+        // held; one inside a network call ends on that call's timeout, unwaited for.
+        let grace = Instant::now() + STOP_GRACE;
+        while Instant::now() < grace
+            && self.sinks.iter().any(|s| s.thread.as_ref().is_some_and(|t| !t.is_finished()))
+        {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        for s in &mut self.sinks {
             if let Some(t) = s.thread.take()
                 && t.is_finished()
             {

@@ -447,10 +447,10 @@ fn a_tiny_queue_drops_its_oldest_and_counts_them() {
     for a in &common::alerts(0, 10) {
         exporter.send(a);
     }
-    // One alert may already be with the sink's thread (retrying); three wait; the rest went.
+    // One alert may be with the sink's thread (retrying), taken at any point of the
+    // sending; up to three wait; the rest were dropped.
     let s = exporter.stats()[0].clone();
-    assert!(s.dropped == 6 || s.dropped == 7, "{s:?}");
-    assert_eq!(s.queued, 3, "{s:?}");
+    assert!(s.queued <= 3 && (9..=10).contains(&(s.dropped + s.queued)), "{s:?}");
 
     rsyslog.start();
     wait_for("the queue to drain", Duration::from_secs(30), || {
@@ -462,5 +462,6 @@ fn a_tiny_queue_drops_its_oldest_and_counts_them() {
     // The newest three always arrive, in order; the oldest went first.
     assert!(received.ends_with(&[7, 8, 9]), "{received:?}");
     assert_eq!(received.len() as u64 + stats[0].dropped, 10);
-    assert!(received.len() == 3 || received == [0, 7, 8, 9], "{received:?}");
+    assert!(received.len() == 3 || received.len() == 4, "{received:?}");
+    assert!(received.windows(2).all(|w| w[0] < w[1]), "out of order: {received:?}");
 }
