@@ -235,69 +235,6 @@ fn syslog_and_cef_over_udp_and_tcp_reach_rsyslog() {
     }
 }
 
-/// A CA and a server certificate for 127.0.0.1 and localhost, made by openssl.
-fn make_certs(dir: &Path, name: &str) -> Option<(PathBuf, PathBuf, PathBuf)> {
-    let run = |args: &[&str]| -> bool {
-        Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let ca = format!("{name}-ca.pem");
-    let ca_key = format!("{name}-ca.key");
-    let key = format!("{name}-server.key");
-    let csr = format!("{name}-server.csr");
-    let cert = format!("{name}-server.pem");
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
-         keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
-    )
-    .ok()?;
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    let ok = run(&[
-        &["req", "-x509"],
-        &ec[..],
-        &[
-            "-keyout",
-            &ca_key,
-            "-out",
-            &ca,
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN=Ward test CA {name}"),
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-        ],
-    ]
-    .concat())
-        && run(&[&["req"], &ec[..], &["-keyout", &key, "-out", &csr, "-subj", "/CN=localhost"]].concat())
-        && run(&[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca,
-            "-CAkey",
-            &ca_key,
-            "-CAcreateserial",
-            "-out",
-            &cert,
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ]);
-    ok.then(|| (dir.join(ca), dir.join(cert), dir.join(key)))
-}
-
 #[test]
 fn syslog_and_cef_over_tls_reach_rsyslog_and_a_wrong_ca_is_refused() {
     if skip_without_rsyslog() {
@@ -308,11 +245,11 @@ fn syslog_and_cef_over_tls_reach_rsyslog_and_a_wrong_ca_is_refused() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let Some((ca, cert, key)) = make_certs(dir.path(), "good") else {
+    let Some((ca, cert, key)) = common::make_certs(dir.path(), "good") else {
         eprintln!("skipped: openssl could not make test certificates");
         return;
     };
-    let Some((other_ca, _, _)) = make_certs(dir.path(), "other") else {
+    let Some((other_ca, _, _)) = common::make_certs(dir.path(), "other") else {
         eprintln!("skipped: openssl could not make test certificates");
         return;
     };

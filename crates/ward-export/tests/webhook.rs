@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,7 @@ impl Hook {
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
                 let Some(req) = read_request(&conn) else { continue };
                 let n = {
                     let mut r = seen.lock().unwrap();
@@ -66,8 +67,7 @@ impl Hook {
     }
 }
 
-fn read_request(conn: &TcpStream) -> Option<Request> {
-    conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+fn read_request(conn: impl Read) -> Option<Request> {
     let mut reader = BufReader::new(conn);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
@@ -248,4 +248,72 @@ fn errors_name_the_sink() {
     a.name = Some("soc".into());
     let e = Exporter::from_config(&[a.clone(), a]).unwrap_err().to_string();
     assert_eq!(e, "export soc: two sinks have this name");
+}
+
+/// An HTTPS receiver: rustls with the certificate openssl made for it. Answers 200.
+fn https_hook(cert: &std::path::Path, key: &std::path::Path) -> Hook {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(cert).unwrap().collect::<Result<_, _>>().unwrap();
+    let key = PrivateKeyDer::from_pem_file(key).unwrap();
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&requests);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(sock) = conn else { continue };
+            let _ = sock.set_read_timeout(Some(Duration::from_secs(5)));
+            let Ok(tls) = rustls::ServerConnection::new(Arc::clone(&config)) else { continue };
+            let mut stream = rustls::StreamOwned::new(tls, sock);
+            // A client that refuses the certificate ends the handshake here.
+            let Some(req) = read_request(&mut stream) else { continue };
+            seen.lock().unwrap().push(req);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            stream.conn.send_close_notify();
+            let _ = stream.flush();
+        }
+    });
+    Hook { port, requests }
+}
+
+#[test]
+fn https_trusts_the_configured_ca_and_only_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (Some((ca, cert, key)), Some((other_ca, _, _))) =
+        (common::make_certs(dir.path(), "hook"), common::make_certs(dir.path(), "other"))
+    else {
+        eprintln!("skipped: openssl could not make test certificates");
+        return;
+    };
+    let hook = https_hook(&cert, &key);
+    let url = format!("https://localhost:{}/ward", hook.port);
+    let mut good = webhook(&url);
+    good.name = Some("good".into());
+    good.ca_file = Some(ca);
+    let mut wrong = webhook(&url);
+    wrong.name = Some("wrong".into());
+    wrong.ca_file = Some(other_ca);
+    wrong.retry.max_attempts = 1;
+    let exporter = Exporter::from_config(&[good, wrong]).unwrap();
+    let alerts = common::alerts(0, 3);
+    for a in &alerts {
+        exporter.send(a);
+    }
+    let stats = exporter.shutdown(Duration::from_secs(20));
+    assert_eq!((stats[0].sent, stats[0].failed), (3, 0), "{:?}", stats[0]);
+    assert_eq!((stats[1].sent, stats[1].failed), (0, 3), "{:?}", stats[1]);
+    let error = stats[1].last_error.clone().unwrap_or_default().to_lowercase();
+    assert!(error.contains("certificate") || error.contains("unknownissuer"), "{error}");
+    let got: Vec<Alert> = hook.requests().iter().map(body_alert).collect();
+    assert_eq!(got, alerts);
 }
