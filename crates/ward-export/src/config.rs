@@ -26,6 +26,8 @@ use crate::ExportError;
 pub const DEFAULT_QUEUE: usize = 10_000;
 /// Largest queue bound accepted.
 pub const MAX_QUEUE: usize = 10_000_000;
+/// Longest timeout or retry wait accepted, in milliseconds (an hour).
+pub const MAX_WAIT_MS: u64 = 3_600_000;
 /// Network timeout (connect, write, HTTP request) when a sink does not give one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -365,13 +367,15 @@ impl ExportConfig {
         if queue == 0 || queue > MAX_QUEUE {
             return Err(err(format!("queue {queue} is not 1-{MAX_QUEUE}")));
         }
-        if self.timeout_ms == Some(0) {
-            return Err(err("`timeout_ms` must be more than 0".into()));
+        if let Some(t) = self.timeout_ms
+            && !(1..=MAX_WAIT_MS).contains(&t)
+        {
+            return Err(err(format!("`timeout_ms` {t} is not 1-{MAX_WAIT_MS}")));
         }
         let r = &self.retry;
-        if r.initial_ms == 0 || r.max_ms < r.initial_ms {
+        if r.initial_ms == 0 || r.max_ms < r.initial_ms || r.max_ms > MAX_WAIT_MS {
             return Err(err(format!(
-                "retry needs 0 < initial_ms <= max_ms (got {} and {})",
+                "retry needs 0 < initial_ms <= max_ms <= {MAX_WAIT_MS} (got {} and {})",
                 r.initial_ms, r.max_ms
             )));
         }
@@ -475,6 +479,8 @@ mod tests {
         let e =
             error("[[export]]\nkind = \"jsonl\"\npath = \"x\"\nretry = { initial_ms = 10, max_ms = 5 }\n");
         assert!(e.contains("initial_ms <= max_ms"), "{e}");
+        let e = error("[[export]]\nkind = \"jsonl\"\npath = \"x\"\ntimeout_ms = 0\n");
+        assert!(e.contains("`timeout_ms` 0 is not"), "{e}");
         let e =
             error("[[export]]\nkind = \"webhook\"\nurl = \"http://x\"\nheaders = { \"Bad Name\" = \"v\" }\n");
         assert!(e.contains("header name"), "{e}");

@@ -285,7 +285,8 @@ impl Exporter {
     }
 
     fn finish(&mut self, deadline: Duration) {
-        let until = Instant::now() + deadline;
+        let now = Instant::now();
+        let until = now.checked_add(deadline).unwrap_or(now + Duration::from_secs(86_400 * 365));
         for s in &self.sinks {
             s.queue.close();
         }

@@ -103,7 +103,9 @@ impl Queue {
 
     /// Waits `d` unless stopped first; false when stopped.
     pub(crate) fn sleep(&self, d: Duration) -> bool {
-        let until = Instant::now() + d;
+        let now = Instant::now();
+        // A wait too long to represent is as good as forever.
+        let until = now.checked_add(d).unwrap_or(now + Duration::from_secs(86_400 * 365));
         let mut s = self.lock();
         loop {
             if s.stop {

@@ -101,7 +101,13 @@ fn http_date(s: &str) -> Option<u64> {
     let mut hms = parts.next()?.split(':');
     let (h, m, sec): (u64, u64, u64) =
         (hms.next()?.parse().ok()?, hms.next()?.parse().ok()?, hms.next()?.parse().ok()?);
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 || year < 1970 {
+    if parts.next()? != "GMT"
+        || !(1..=31).contains(&day)
+        || h > 23
+        || m > 59
+        || sec > 60
+        || !(1970..=9999).contains(&year)
+    {
         return None;
     }
     // Days from civil (Howard Hinnant's algorithm), for years from 1970.
@@ -160,6 +166,20 @@ mod tests {
         assert_eq!(retry_after("Sun, 06 Nov 1994 08:49:37 CET", now), None);
         assert_eq!(http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
         assert_eq!(http_date("Sat, 29 Feb 2020 12:00:00 GMT"), Some(1_582_977_600));
+    }
+
+    proptest::proptest! {
+        /// A receiver's header is untrusted input: any text gives a wait or none, never a
+        /// panic (this is the crate's one parser of what comes from the network).
+        #[test]
+        fn retry_after_never_panics(s in "\\PC{0,40}", n in proptest::num::u64::ANY,
+                                     d in 0u64..99, y in proptest::num::u64::ANY) {
+            let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+            let _ = retry_after(&s, now);
+            let _ = retry_after(&n.to_string(), now);
+            let _ = retry_after(&format!("Mon, {d:02} Feb {y} 23:59:60 GMT"), now);
+            let _ = retry_after(&format!("Mon, {d} Jan {} 00:00:00 GMT", y % 20000), now);
+        }
     }
 
     #[test]
