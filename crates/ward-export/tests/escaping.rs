@@ -102,6 +102,7 @@ fn hostile_alerts_round_trip() {
         let m = syslog::format(&a, &header(), syslog::Body::StructuredData);
         assert_eq!(common::alert_from_syslog(&common::parse_syslog(&m).unwrap()).unwrap(), a, "{m}");
         let m = syslog::format(&a, &header(), syslog::Body::Cef);
+        assert!(m.contains(" - CEF:0|"), "no BOM before CEF: {m}");
         let s = common::parse_syslog(&m).unwrap();
         assert!(s.sd.is_empty());
         assert_eq!(common::alert_from_cef(&common::parse_cef(&s.msg).unwrap()).unwrap(), a, "{m}");

@@ -186,6 +186,7 @@ fn check_received(lines: &[&Value], sent: &[Alert], cef: bool) {
         assert_eq!(rsyslog_msg, raw.msg, "rsyslog and the test split MSG differently: {line}");
         let back = if cef {
             assert_eq!(s("sd"), "-");
+            assert!(s("msg").starts_with("CEF:0|"), "the MSG must start with CEF:0| {line}");
             common::alert_from_cef(&common::parse_cef(rsyslog_msg).unwrap()).unwrap()
         } else {
             assert!(s("sd").starts_with("[ward@32473 "), "{line}");

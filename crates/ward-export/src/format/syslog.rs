@@ -14,7 +14,8 @@
 //! move a field. The MSG is the alert's message, preceded by a UTF-8 BOM when it is not plain
 //! ASCII (section 6.4).
 //!
-//! CEF travels in the MSG of the same header with no structured data ([`Body::Cef`]).
+//! CEF travels in the MSG of the same header with no structured data ([`Body::Cef`]), and
+//! without a BOM, so that the MSG starts with `CEF:` as CEF receivers expect.
 
 use std::fmt::Write as _;
 
@@ -94,22 +95,24 @@ pub fn format(alert: &Alert, header: &Header, body: Body) -> String {
     match body {
         Body::StructuredData => {
             structured_data(alert, &mut out);
-            msg(capped(&alert.message), &mut out);
+            msg(capped(&alert.message), true, &mut out);
         }
         Body::Cef => {
             out.push('-');
-            msg(&super::cef::format(alert), &mut out);
+            // No BOM: CEF receivers look for `CEF:` at the start of the MSG, and RFC 5424's
+            // MSG-ANY (octets without a BOM) allows it.
+            msg(&super::cef::format(alert), false, &mut out);
         }
     }
     out
 }
 
-fn msg(text: &str, out: &mut String) {
+fn msg(text: &str, bom: bool, out: &mut String) {
     if text.is_empty() {
         return;
     }
     out.push(' ');
-    if !text.is_ascii() {
+    if bom && !text.is_ascii() {
         out.push('\u{feff}');
     }
     out.push_str(text);
@@ -200,10 +203,12 @@ mod tests {
     }
 
     #[test]
-    fn non_ascii_message_gets_a_bom() {
+    fn non_ascii_message_gets_a_bom_but_cef_does_not() {
         let mut a = alert();
         a.message = "Gerät spricht mit dem Internet".into();
         let m = format(&a, &Header::local(1), Body::StructuredData);
         assert!(m.contains("] \u{feff}Gerät"), "{m}");
+        let m = format(&a, &Header::local(1), Body::Cef);
+        assert!(m.contains(" intel_match - CEF:0|"), "{m}");
     }
 }
