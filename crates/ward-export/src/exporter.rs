@@ -10,7 +10,7 @@ use ward_core::Alert;
 
 use crate::ExportError;
 use crate::config::{ExportConfig, ExportKind, RetryConfig, Transport, split_address};
-use crate::format::syslog::{Body, Header, local_hostname};
+use crate::format::syslog::{Body, Header};
 use crate::queue::{Counters, Queue};
 use crate::sink::file::FileSink;
 use crate::sink::syslog::{SyslogSink, Tls};
@@ -93,8 +93,6 @@ fn build_sink(c: &ExportConfig, name: &str) -> Result<Box<dyn Sink>, ExportError
             let mut header = Header::local(facility);
             if let Some(h) = &c.hostname {
                 header.hostname = h.clone();
-            } else if header.hostname == "-" {
-                header.hostname = local_hostname();
             }
             let tls = if transport == Transport::Tls {
                 let roots = match &c.ca_file {
@@ -107,7 +105,7 @@ fn build_sink(c: &ExportConfig, name: &str) -> Result<Box<dyn Sink>, ExportError
                 None
             };
             let body = if c.kind == ExportKind::Cef { Body::Cef } else { Body::StructuredData };
-            Box::new(SyslogSink::new(host, port, transport, tls, header, body, c.timeout())?)
+            Box::new(SyslogSink::new(host, port, transport, tls, header, body, c.timeout()))
         }
         ExportKind::Jsonl => {
             let path = c.path.as_deref().ok_or_else(|| config_err("needs `path`".into()))?;
@@ -328,6 +326,12 @@ impl Drop for Exporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_exporter_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Exporter>();
+    }
 
     #[test]
     fn backoff_doubles_within_bounds() {

@@ -20,9 +20,11 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use ward_core::Alert;
 
 use super::{Outcome, Sink};
-use crate::ExportError;
 use crate::config::Transport;
 use crate::format::syslog::{self, Body, Header};
+
+/// Largest UDP payload over IPv4.
+const MAX_DATAGRAM: usize = 65_507;
 
 enum Conn {
     Udp(UdpSocket),
@@ -78,8 +80,8 @@ impl SyslogSink {
         header: Header,
         body: Body,
         timeout: Duration,
-    ) -> Result<SyslogSink, ExportError> {
-        Ok(SyslogSink { host, port, transport, tls, header, body, timeout, conn: None })
+    ) -> SyslogSink {
+        SyslogSink { host, port, transport, tls, header, body, timeout, conn: None }
     }
 
     fn addresses(&self) -> std::io::Result<Vec<SocketAddr>> {
@@ -186,6 +188,14 @@ impl Sink for SyslogSink {
     fn deliver(&mut self, alert: &Alert) -> Outcome {
         let message = syslog::format(alert, &self.header, self.body);
         let frame = match self.transport {
+            // Cut fields keep a message far below this unless nearly every text field is
+            // full of characters that need escaping; such a message cannot be sent at all.
+            Transport::Udp if message.len() > MAX_DATAGRAM => {
+                return Outcome::Failed(format!(
+                    "a message of {} bytes is too large for UDP (use tcp or tls)",
+                    message.len()
+                ));
+            }
             Transport::Udp => message.into_bytes(),
             Transport::Tcp | Transport::Tls => format!("{} {message}", message.len()).into_bytes(),
         };
