@@ -23,9 +23,6 @@ use super::{Outcome, Sink};
 use crate::config::Transport;
 use crate::format::syslog::{self, Body, Header};
 
-/// Largest UDP payload over IPv4.
-const MAX_DATAGRAM: usize = 65_507;
-
 enum Conn {
     Udp(UdpSocket),
     Tcp(TcpStream),
@@ -188,14 +185,6 @@ impl Sink for SyslogSink {
     fn deliver(&mut self, alert: &Alert) -> Outcome {
         let message = syslog::format(alert, &self.header, self.body);
         let frame = match self.transport {
-            // Cut fields keep a message far below this unless nearly every text field is
-            // full of characters that need escaping; such a message cannot be sent at all.
-            Transport::Udp if message.len() > MAX_DATAGRAM => {
-                return Outcome::Failed(format!(
-                    "a message of {} bytes is too large for UDP (use tcp or tls)",
-                    message.len()
-                ));
-            }
             Transport::Udp => message.into_bytes(),
             Transport::Tcp | Transport::Tls => format!("{} {message}", message.len()).into_bytes(),
         };
@@ -218,5 +207,40 @@ impl Sink for SyslogSink {
                 Outcome::Retry { after: None, error: format!("{}:{}: {e}", self.host, self.port) }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::tests_support::alert;
+
+    /// Fields are cut (`MAX_FIELD`) so that even the worst alert, every text field full of
+    /// characters that need escaping, fits one UDP datagram over IPv4 (65,507 bytes).
+    #[test]
+    fn the_largest_message_fits_a_datagram() {
+        let mut a = alert();
+        let full = "\\".repeat(crate::format::MAX_FIELD * 2);
+        for field in [&mut a.kind, &mut a.evidence, &mut a.message, &mut a.state, &mut a.key] {
+            *field = full.clone();
+        }
+        a.source = Some(full.clone());
+        a.indicator = Some(full);
+        let header = Header { facility: 16, hostname: "h".repeat(300), procid: "1".repeat(200) };
+        for body in [Body::StructuredData, Body::Cef] {
+            let m = syslog::format(&a, &header, body);
+            assert!(m.len() > 20_000 && m.len() < 65_507, "{}", m.len());
+        }
+        let mut sink = SyslogSink::new(
+            "127.0.0.1".into(),
+            9,
+            Transport::Udp,
+            None,
+            header,
+            Body::StructuredData,
+            Duration::from_secs(1),
+        );
+        // UDP does not know whether anyone listens: it leaves, whole.
+        assert!(matches!(sink.deliver(&a), Outcome::Sent));
     }
 }
