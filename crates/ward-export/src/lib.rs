@@ -5,7 +5,7 @@
 //! its own thread behind a bounded queue, so [`Exporter::send`] never waits on a receiver.
 //! While a receiver is down its alerts wait, in order, and go when it is back; past the
 //! queue's bound the oldest are dropped and counted. Every sink counts what it sent,
-//! retried, failed and dropped ([`Exporter::stats`]). The formats ([`format`]) are pure
+//! retried, failed and dropped ([`Exporter::stats`]). The formats ([`mod@format`]) are pure
 //! functions and escape every text field, since an alert repeats what feeds and packets
 //! said.
 //!

@@ -5,7 +5,7 @@
 //! ```
 //!
 //! PRI is the configured facility times 8 plus the alert's severity
-//! ([`syslog_severity`](super::syslog_severity)); TIMESTAMP is the alert's latest occurrence in
+//! ([`super::syslog_severity`]); TIMESTAMP is the alert's latest occurrence in
 //! UTC with microseconds; MSGID is the alert's kind. The structured-data element
 //! `ward@32473` carries the alert's fields ([`SD_ID`]; 32473 is the enterprise number RFC 5612
 //! reserves for documentation, until Ward has its own). In parameter values `"`, `\` and `]`
