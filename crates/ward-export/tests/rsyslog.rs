@@ -237,7 +237,7 @@ fn syslog_and_cef_over_udp_and_tcp_reach_rsyslog() {
 }
 
 #[test]
-fn syslog_and_cef_over_tls_reach_rsyslog_and_a_wrong_ca_is_refused() {
+fn syslog_and_cef_over_tls_reach_rsyslog_across_a_restart_and_a_wrong_ca_is_refused() {
     if skip_without_rsyslog() {
         return;
     }
@@ -283,17 +283,30 @@ fn syslog_and_cef_over_tls_reach_rsyslog_and_a_wrong_ca_is_refused() {
 
     let exporter = Exporter::from_config(&[by_ip, by_name, wrong]).unwrap();
     let alerts = common::alerts(100, 12);
-    for a in &alerts {
+    for a in &alerts[..8] {
         exporter.send(a);
     }
+    let lines = rsyslog.wait_lines(16, Duration::from_secs(20));
+    assert!(lines.iter().all(|l| l["hostname"] != "tls-wrong-ca"));
+
+    // The receiver restarts: its TLS connections end (close_notify, then FIN), and the
+    // sinks notice before writing the next alert.
+    rsyslog.stop();
+    for a in &alerts[8..] {
+        exporter.send(a);
+    }
+    let retried = exporter.stats()[0].retried;
+    wait_for("retries while down", Duration::from_secs(10), || exporter.stats()[0].retried > retried);
+    rsyslog.start();
+    let lines = rsyslog.wait_lines(24, Duration::from_secs(30));
     let stats = exporter.shutdown(Duration::from_secs(20));
-    assert_eq!((stats[0].sent, stats[0].failed), (12, 0), "{:?}", stats[0]);
-    assert_eq!((stats[1].sent, stats[1].failed), (12, 0), "{:?}", stats[1]);
+    assert_eq!((stats[0].sent, stats[0].failed, stats[0].dropped), (12, 0, 0), "{:?}", stats[0]);
+    assert_eq!((stats[1].sent, stats[1].failed, stats[1].dropped), (12, 0, 0), "{:?}", stats[1]);
+    // Each alert tried twice (max_attempts = 2): one retry, then counted as failed.
     assert_eq!((stats[2].sent, stats[2].failed, stats[2].retried), (0, 12, 12), "{:?}", stats[2]);
     let error = stats[2].last_error.clone().unwrap_or_default();
     assert!(error.contains("certificate") || error.contains("UnknownIssuer"), "{error}");
 
-    let lines = rsyslog.wait_lines(24, Duration::from_secs(20));
     assert!(lines.iter().all(|l| l["hostname"] != "tls-wrong-ca"));
     let mine: Vec<&Value> = lines.iter().filter(|l| l["hostname"] == "tls-syslog").collect();
     check_received(&mine, &alerts, false);
