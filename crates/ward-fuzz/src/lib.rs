@@ -483,11 +483,83 @@ pub fn poct1a(data: &[u8]) {
     flow_target(ward_dissect::poct::Poct1aDissector, data);
 }
 
+/// Alert exports: the text as an `[[export]]` file (read, or refused with an error that says
+/// it is about exports), each of its lines as a receiver's `Retry-After`, and its pieces as
+/// an alert's text fields, which every format must keep in place: syslog's six header fields
+/// stay printable ASCII and the structured data follows them, a CEF line has no line break
+/// and its seven header delimiters, and JSON reads back to the same alert.
+pub fn export(data: &[u8]) {
+    use ward_export::format::{cef, json, syslog};
+    let text = String::from_utf8_lossy(data);
+    match ward_export::ExportFile::parse(&text) {
+        Ok(file) => {
+            for (i, c) in file.export.iter().enumerate() {
+                assert!(c.check(i).is_ok());
+            }
+        }
+        Err(e) => assert!(e.to_string().starts_with("export "), "{e}"),
+    }
+    let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+    for line in text.lines().take(64) {
+        let _ = ward_export::retry_after(line, now);
+    }
+    let mut pieces = text.split('\u{0}').map(str::to_owned);
+    let mut piece = || pieces.next().unwrap_or_default();
+    let alert = ward_core::Alert {
+        id: data.len() as i64,
+        ts: Timestamp::from_nanos(u64::from(data.first().copied().unwrap_or(0)) << 40),
+        last_seen: Timestamp::from_nanos(u64::from(data.last().copied().unwrap_or(0)) << 40),
+        count: 1,
+        severity: ward_core::Severity::Medium,
+        kind: piece(),
+        device: None,
+        peer: None,
+        flow: None,
+        source: Some(piece()),
+        indicator: Some(piece()),
+        confidence: Some(50),
+        evidence: piece(),
+        message: piece(),
+        state: piece(),
+        key: piece(),
+    };
+    let header = syslog::Header { facility: 16, hostname: piece(), procid: piece() };
+    for body in [syslog::Body::StructuredData, syslog::Body::Cef] {
+        let m = syslog::format(&alert, &header, body);
+        let fields: Vec<&str> = m.splitn(7, ' ').collect();
+        assert_eq!(fields.len(), 7, "{m}");
+        assert!(
+            fields[..6].iter().all(|f| !f.is_empty() && f.bytes().all(|b| (33..=126).contains(&b))),
+            "{m}"
+        );
+        match body {
+            syslog::Body::StructuredData => assert!(fields[6].starts_with("[ward@32473 id=\""), "{m}"),
+            syslog::Body::Cef => assert!(fields[6].starts_with("- CEF:0|"), "{m}"),
+        }
+    }
+    let line = cef::format(&alert);
+    assert!(!line.contains('\n') && !line.contains('\r'), "{line}");
+    let mut delimiters = 0;
+    let mut escaped = false;
+    for c in line.chars() {
+        match (escaped, c) {
+            (true, _) => escaped = false,
+            (false, '\\') => escaped = true,
+            (false, '|') => delimiters += 1,
+            _ => {}
+        }
+    }
+    // Seven in the header; extension values may hold more.
+    assert!(delimiters >= 7, "{line}");
+    let back: ward_core::Alert = serde_json::from_slice(&json::format(&alert)).expect("JSON reads back");
+    assert_eq!(back, alert);
+}
+
 /// A fuzz target's body.
 pub type Target = fn(&[u8]);
 
 /// All targets, by name.
-pub const TARGETS: [(&str, Target); 24] = [
+pub const TARGETS: [(&str, Target); 25] = [
     ("capture_file", capture_file),
     ("decode_frame", decode_frame),
     ("sensor", sensor),
@@ -512,4 +584,5 @@ pub const TARGETS: [(&str, Target); 24] = [
     ("classification_rules", classification_rules),
     ("vuln_documents", vuln_documents),
     ("policy", policy),
+    ("export", export),
 ];

@@ -188,3 +188,28 @@ fn policies_survive_the_hospital_example_and_its_variations() {
     }
     eprintln!("replayed {} policies", variants.len() * 2);
 }
+
+#[test]
+fn export_survives_the_documented_config() {
+    // The `[[export]]` example of docs/exports.md, whole, cut at every 97th byte and with
+    // bytes changed; and every hostile text of the export tests' kind as alert fields.
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/exports.md")).unwrap();
+    let start = doc.find("```toml\n").unwrap() + 8;
+    let toml = &doc[start..start + doc[start..].find("```").unwrap()];
+    assert!(ward_export::ExportFile::parse(toml).is_ok(), "the documented example must be valid");
+    let bytes = toml.as_bytes();
+    ward_fuzz::export(bytes);
+    let mut runs = 1;
+    for cut in (0..bytes.len()).step_by(97) {
+        ward_fuzz::export(&bytes[..cut]);
+        let mut changed = bytes.to_vec();
+        changed[cut] = changed[cut].wrapping_add(13);
+        ward_fuzz::export(&changed);
+        runs += 2;
+    }
+    ward_fuzz::export(
+        "a|b\0c=d\0e]f\\\0\"\0line\nbreak\0\u{feff}\0Sun, 06 Nov 1994 08:49:37 GMT\0host name\0".as_bytes(),
+    );
+    eprintln!("replayed {runs} export inputs");
+}
