@@ -1,6 +1,7 @@
 //! The `ward` command: argument parsing, wiring and output. The work is done by the library
 //! crates; this file only connects them.
 
+mod intel;
 mod inventory;
 mod policy;
 mod report;
@@ -71,6 +72,9 @@ enum Command {
     /// Segmentation policy: check, simulate, suggest, compile, apply, counters.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Threat-intelligence feeds: update (read them now), lookup (which feed lists a value).
+    #[command(subcommand)]
+    Intel(intel::IntelCommand),
 }
 
 #[derive(clap::Args)]
@@ -135,6 +139,12 @@ fn main() -> ExitCode {
             policy::run(cmd, &mut out)
                 .and_then(|clean| out.flush().map(|()| clean).map_err(Into::into))
                 .map(|clean| if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Intel(cmd) => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            intel::run(cmd, &mut out)
+                .and_then(|ok| out.flush().map(|()| ok).map_err(Into::into))
+                .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     };
     match result {

@@ -86,6 +86,17 @@ struct CacheMeta {
     format: Option<Format>,
     #[serde(default)]
     validators: Validators,
+    /// A file feed: its modification time (ns since the epoch) and length when last read,
+    /// so that a later process can say it did not change.
+    #[serde(default)]
+    file: Option<(u128, u64)>,
+}
+
+impl FileStamp {
+    fn key(self) -> Option<(u128, u64)> {
+        let t = self.modified?.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+        Some((t.as_nanos(), self.len))
+    }
 }
 
 /// A TAXII feed's objects over every poll, per collection (cached as one JSON file).
@@ -274,11 +285,32 @@ impl Refresher {
         let Some(dir) = self.cache_dir.clone() else { return Vec::new() };
         let mut out = Vec::new();
         for st in &mut self.feeds {
-            if !st.cfg.is_url() {
-                continue;
-            }
             let stem = dir.join(cache_stem(&st.cfg.name));
             let opts = Self::opts(&st.cfg);
+            if !st.cfg.is_url() {
+                // A file is read where it is; the cache only remembers its stamp.
+                let meta: Option<CacheMeta> =
+                    std::fs::read(stem.with_extension("meta.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+                let Some(meta) = meta.filter(|m| m.source == st.cfg.source) else { continue };
+                let Ok(fm) = std::fs::metadata(&st.cfg.source) else { continue };
+                let stamp = FileStamp { modified: fm.modified().ok(), len: fm.len() };
+                if meta.file.is_none() || stamp.key() != meta.file {
+                    continue;
+                }
+                let Ok(body) = read_capped(Path::new(&st.cfg.source)) else { continue };
+                let parsed = formats::parse(st.format, &body, &opts);
+                let keep = parsed.next_change.is_some();
+                let outcome = match Self::install(&self.intel, st, parsed) {
+                    Outcome::Changed => {
+                        st.file = Some(stamp);
+                        st.body = keep.then(|| Arc::new(body));
+                        Outcome::Cached
+                    }
+                    o => o,
+                };
+                out.push(Self::report(st, outcome, None));
+                continue;
+            }
             // TAXII.
             if let Ok(bytes) = std::fs::read(stem.with_extension("taxii.json"))
                 && let Ok(state) = serde_json::from_slice::<TaxiiState>(&bytes)
@@ -318,6 +350,20 @@ impl Refresher {
             out.push(Self::report(st, outcome, None));
         }
         out
+    }
+
+    /// Reads the feeds that have no set yet (neither cached nor read).
+    pub fn refresh_missing(&mut self) -> Vec<FeedReport> {
+        let todo: Vec<usize> = (0..self.feeds.len()).filter(|&i| self.feeds[i].current.is_none()).collect();
+        todo.into_iter().map(|i| self.refresh_one(i)).collect()
+    }
+
+    /// Reads the feeds that have no set yet and are files: no network.
+    pub fn refresh_missing_files(&mut self) -> Vec<FeedReport> {
+        let todo: Vec<usize> = (0..self.feeds.len())
+            .filter(|&i| self.feeds[i].current.is_none() && !self.feeds[i].cfg.is_url())
+            .collect();
+        todo.into_iter().map(|i| self.refresh_one(i)).collect()
     }
 
     /// Reads every feed now.
@@ -379,7 +425,7 @@ impl Refresher {
         let st = &mut self.feeds[i];
         st.due = Instant::now() + st.cfg.refresh;
         if !st.cfg.is_url() {
-            return Self::refresh_file(&self.intel, st);
+            return Self::refresh_file(&self.intel, self.cache_dir.as_deref(), st);
         }
         let auth = match st.cfg.auth.as_ref().map(|a| a.header()).transpose() {
             Ok(a) => a,
@@ -417,7 +463,7 @@ impl Refresher {
                     st.validators = validators.clone();
                     if let Some(dir) = &self.cache_dir {
                         let stem = dir.join(cache_stem(&st.cfg.name));
-                        let meta = CacheMeta { source: st.cfg.source.clone(), format, validators };
+                        let meta = CacheMeta { source: st.cfg.source.clone(), format, validators, file: None };
                         let written = std::fs::create_dir_all(dir)
                             .and_then(|()| write_atomic(&stem.with_extension("feed"), &body))
                             .and_then(|()| {
@@ -439,7 +485,7 @@ impl Refresher {
         }
     }
 
-    fn refresh_file(intel: &Intel, st: &mut FeedState) -> FeedReport {
+    fn refresh_file(intel: &Intel, cache_dir: Option<&Path>, st: &mut FeedState) -> FeedReport {
         let path = PathBuf::from(&st.cfg.source);
         let meta = match std::fs::metadata(&path) {
             Ok(m) => m,
@@ -455,10 +501,28 @@ impl Refresher {
         };
         let parsed = formats::parse(st.format, &body, &Self::opts(&st.cfg));
         let keep = parsed.next_change.is_some();
+        let format = parsed.format;
         let outcome = Self::install(intel, st, parsed);
         if outcome == Outcome::Changed {
             st.file = Some(stamp);
             st.body = keep.then(|| Arc::new(body));
+            if let Some(dir) = cache_dir {
+                let meta = CacheMeta {
+                    source: st.cfg.source.clone(),
+                    format,
+                    validators: Validators::default(),
+                    file: stamp.key(),
+                };
+                let stem = dir.join(cache_stem(&st.cfg.name));
+                let written = std::fs::create_dir_all(dir).and_then(|()| {
+                    write_atomic(&stem.with_extension("meta.json"), &serde_json::to_vec(&meta).unwrap_or_default())
+                });
+                if let Err(e) = written
+                    && let Some(c) = st.current.as_mut()
+                {
+                    c.1.warn(|| format!("the cache {} cannot be written: {e}", dir.display()));
+                }
+            }
         }
         Self::report(st, outcome, None)
     }
@@ -595,6 +659,24 @@ mod tests {
         assert!(intel.lookup_ip("45.9.20.2".parse().unwrap()).is_none());
         assert!(r.next_due().is_some());
         assert!(r.refresh_due(Instant::now()).is_empty());
+    }
+
+    #[test]
+    fn a_later_process_knows_an_unchanged_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("names.txt");
+        std::fs::write(&path, "evil.example\n").unwrap();
+        let cache = dir.path().join("state");
+        let feeds = vec![FeedConfig::from_source(path.to_str().unwrap())];
+        let mut first = Refresher::new(feeds.clone(), Arc::new(Intel::new()), Some(cache.clone())).unwrap();
+        assert!(first.load_cached().is_empty());
+        assert_eq!(first.refresh_all()[0].outcome, Outcome::Changed);
+        let intel = Arc::new(Intel::new());
+        let mut second = Refresher::new(feeds, intel.clone(), Some(cache)).unwrap();
+        assert_eq!(second.load_cached()[0].outcome, Outcome::Cached);
+        assert!(intel.lookup_domain("a.evil.example").is_some());
+        assert_eq!(second.refresh_all()[0].outcome, Outcome::NotModified);
+        assert!(second.refresh_missing().is_empty());
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub fn domain(rng: &mut Rng) -> String {
     s
 }
 
-/// An ipsum-style list of `n` lines: addresses (nine in ten), networks from /16 to /30,
+/// An ipsum-style list of `n` lines: addresses (nine in ten), networks from /20 to /30,
 /// and one in twenty an IPv6 network, each with a score from 1 to 10.
 pub fn ip_list(seed: u64, n: usize) -> String {
     let mut rng = Rng::new(seed);
@@ -78,7 +78,7 @@ pub fn ip_list(seed: u64, n: usize) -> String {
                 let _ = writeln!(out, "{hi:x}:{:x}:{:x}::/48\t{score}", rng.below(0xffff), rng.below(0xffff));
             }
             1 | 2 => {
-                let len = 16 + rng.below(15) as u8;
+                let len = 20 + rng.below(11) as u8;
                 let a = public_v4(&mut rng);
                 let net = ipnet::Ipv4Net::new(a, len).map(|n| n.trunc()).unwrap_or_default();
                 let _ = writeln!(out, "{net}\t{score}");
