@@ -115,7 +115,10 @@ fn warn(reports: &[FeedReport]) {
         let more = r.stats.warnings.len().saturating_sub(5) as u64;
         let counted = r.stats.refused + r.stats.unreadable;
         if more > 0 || counted > r.stats.warnings.len() as u64 {
-            eprintln!("ward: feed {}: {} refused, {} unreadable in all", r.name, r.stats.refused, r.stats.unreadable);
+            eprintln!(
+                "ward: feed {}: {} refused, {} unreadable in all",
+                r.name, r.stats.refused, r.stats.unreadable
+            );
         }
     }
 }
@@ -133,7 +136,15 @@ fn update(a: UpdateArgs, out: &mut impl Write) -> Result<bool> {
         writeln!(
             out,
             "{:<24} {:<6} {:<12} {:>10} {:>8} {:>10} {:>11} {:>8} {:>9}",
-            "feed", "format", "result", "indicators", "refused", "unreadable", "unsupported", "inactive", "low score"
+            "feed",
+            "format",
+            "result",
+            "indicators",
+            "refused",
+            "unreadable",
+            "unsupported",
+            "inactive",
+            "low score"
         )?;
         for rep in &reports {
             writeln!(
@@ -183,7 +194,8 @@ fn lookup(a: LookupArgs, out: &mut impl Write) -> Result<bool> {
     if snap.feeds().is_empty() {
         bail!("no feed could be read");
     }
-    let listings: Vec<Listing> = a.values.iter().map(|v| Listing { value: v, hits: snap.lookup_any(v) }).collect();
+    let listings: Vec<Listing> =
+        a.values.iter().map(|v| Listing { value: v, hits: snap.lookup_any(v) }).collect();
     let any = listings.iter().any(|l| !l.hits.is_empty());
     if a.f.json {
         serde_json::to_writer_pretty(&mut *out, &listings)?;

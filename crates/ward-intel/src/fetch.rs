@@ -12,6 +12,12 @@ use serde_json::Value;
 
 use crate::formats::taxii::{self, Collection, MEDIA_TYPE};
 
+/// Objects asked for per TAXII page.
+pub const PAGE_LIMIT: usize = 1000;
+
+/// Most pages read from one collection in one poll.
+pub const MAX_PAGES: usize = 10_000;
+
 /// Why a download failed.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -252,14 +258,16 @@ impl Client {
         };
         let mut next: Option<String> = None;
         loop {
-            let mut query = Vec::new();
+            // `limit` on every page: the server may lower it, and medallion (the reference
+            // server) fails a `next` request without one.
+            let mut query = vec![format!("limit={PAGE_LIMIT}")];
             if let Some(a) = added_after {
                 query.push(format!("added_after={}", encode_query(a)));
             }
             if let Some(n) = &next {
                 query.push(format!("next={}", encode_query(n)));
             }
-            let url = if query.is_empty() { base.clone() } else { format!("{base}?{}", query.join("&")) };
+            let url = format!("{base}?{}", query.join("&"));
             let (body, added_last) = self.taxii(&url, auth, "x-taxii-date-added-last")?;
             let env = taxii::parse_envelope(&body)
                 .map_err(|e| FetchError::Answer { url: url.clone(), message: e.to_string() })?;
@@ -267,12 +275,15 @@ impl Client {
             if added_last.is_some() {
                 poll.added_last = added_last;
             }
+            let empty = env.objects.is_empty();
             poll.objects.extend(env.objects);
-            if poll.objects.len() >= taxii::MAX_OBJECTS || poll.pages >= 10_000 {
+            if poll.objects.len() >= taxii::MAX_OBJECTS || poll.pages >= MAX_PAGES {
                 break;
             }
+            // A server may hand out one `next` token for the whole walk (medallion does):
+            // a page that brings nothing ends it, so a confused server cannot loop us.
             match (env.more, env.next) {
-                (true, Some(n)) if next.as_deref() != Some(n.as_str()) => next = Some(n),
+                (true, Some(n)) if !empty => next = Some(n),
                 _ => break,
             }
         }

@@ -289,8 +289,9 @@ impl Refresher {
             let opts = Self::opts(&st.cfg);
             if !st.cfg.is_url() {
                 // A file is read where it is; the cache only remembers its stamp.
-                let meta: Option<CacheMeta> =
-                    std::fs::read(stem.with_extension("meta.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+                let meta: Option<CacheMeta> = std::fs::read(stem.with_extension("meta.json"))
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok());
                 let Some(meta) = meta.filter(|m| m.source == st.cfg.source) else { continue };
                 let Ok(fm) = std::fs::metadata(&st.cfg.source) else { continue };
                 let stamp = FileStamp { modified: fm.modified().ok(), len: fm.len() };
@@ -463,7 +464,8 @@ impl Refresher {
                     st.validators = validators.clone();
                     if let Some(dir) = &self.cache_dir {
                         let stem = dir.join(cache_stem(&st.cfg.name));
-                        let meta = CacheMeta { source: st.cfg.source.clone(), format, validators, file: None };
+                        let meta =
+                            CacheMeta { source: st.cfg.source.clone(), format, validators, file: None };
                         let written = std::fs::create_dir_all(dir)
                             .and_then(|()| write_atomic(&stem.with_extension("feed"), &body))
                             .and_then(|()| {
@@ -515,7 +517,10 @@ impl Refresher {
                 };
                 let stem = dir.join(cache_stem(&st.cfg.name));
                 let written = std::fs::create_dir_all(dir).and_then(|()| {
-                    write_atomic(&stem.with_extension("meta.json"), &serde_json::to_vec(&meta).unwrap_or_default())
+                    write_atomic(
+                        &stem.with_extension("meta.json"),
+                        &serde_json::to_vec(&meta).unwrap_or_default(),
+                    )
                 });
                 if let Err(e) = written
                     && let Some(c) = st.current.as_mut()
