@@ -5,8 +5,11 @@
 //!
 //! This crate holds no logic of Ward's own: only the harnesses.
 
+pub mod intel;
 pub mod outside;
 pub mod seeds;
+
+pub use intel::{intel_config, intel_csv, intel_domain_list, intel_ip_list, intel_stix, intel_taxii};
 
 use std::io::Cursor;
 
@@ -344,7 +347,7 @@ pub fn poct1a(data: &[u8]) {
 pub type Target = fn(&[u8]);
 
 /// All targets, by name.
-pub const TARGETS: [(&str, Target); 22] = [
+pub const TARGETS: [(&str, Target); 28] = [
     ("capture_file", capture_file),
     ("decode_frame", decode_frame),
     ("sensor", sensor),
@@ -367,4 +370,10 @@ pub const TARGETS: [(&str, Target); 22] = [
     ("bacnet", bacnet),
     ("poct1a", poct1a),
     ("classification_rules", classification_rules),
+    ("intel_ip_list", intel_ip_list),
+    ("intel_csv", intel_csv),
+    ("intel_domain_list", intel_domain_list),
+    ("intel_stix", intel_stix),
+    ("intel_taxii", intel_taxii),
+    ("intel_config", intel_config),
 ];

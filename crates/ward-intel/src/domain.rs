@@ -6,6 +6,9 @@
 //! (`.local`, `.localhost`, `.invalid`, `.home.arpa`, `.internal`), which inside a hospital
 //! are its own devices.
 
+/// Longest URL taken as an indicator.
+pub const MAX_URL: usize = 4096;
+
 /// Longest name (RFC 1035), without the trailing dot.
 pub const MAX_NAME: usize = 253;
 
@@ -96,12 +99,14 @@ pub fn normalize_url(url: &str) -> Option<String> {
     }
     let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(host_end);
-    if authority.is_empty() || url.len() > 4096 {
+    if authority.is_empty() || url.len() > 2 * MAX_URL {
         return None;
     }
     let path = path.split('#').next().unwrap_or_default();
     let path = if path.is_empty() { "/" } else { path };
-    Some(format!("{}://{}{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase(), path))
+    let out = format!("{}://{}{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase(), path);
+    // Judged on the result, so that a normalised URL normalises to itself.
+    (out.len() <= MAX_URL).then_some(out)
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ pub mod synth;
 
 pub use config::{Auth, Column, FeedConfig, Format};
 pub use formats::{Indicator, IndicatorValue, ParseOptions, ParseStats, Parsed};
-pub use intel::{Hit, IndicatorKind, Intel, Snapshot};
+pub use intel::{Hit, HitRef, IndicatorKind, Intel, Snapshot};
 pub use set::FeedSet;
 
 /// Most indicators taken from one feed; the rest are counted as `over_cap`.
