@@ -74,19 +74,26 @@ impl Addr for u128 {
     }
 }
 
+/// One range: its first and last address and its value, side by side so that the search
+/// and the answer share cache lines.
+#[derive(Clone, Copy, Debug)]
+struct Range<A> {
+    start: A,
+    end: A,
+    val: u32,
+}
+
 /// Sorted disjoint ranges, each with a value, and where each 16-bit bucket starts.
 #[derive(Debug)]
 pub(crate) struct RangeTable<A> {
-    starts: Vec<A>,
-    ends: Vec<A>,
-    vals: Vec<u32>,
+    ranges: Vec<Range<A>>,
     /// `index[b]`: how many ranges start below bucket `b`.
     index: Vec<u32>,
 }
 
 impl<A: Addr> Default for RangeTable<A> {
     fn default() -> Self {
-        RangeTable { starts: Vec::new(), ends: Vec::new(), vals: Vec::new(), index: vec![0; (1 << 16) + 1] }
+        RangeTable { ranges: Vec::new(), index: vec![0; (1 << 16) + 1] }
     }
 }
 
@@ -103,9 +110,7 @@ impl<A: Addr> RangeTable<A> {
     pub(crate) fn build(spans: &[Span], parent: &mut [u32]) -> RangeTable<A> {
         let mut t = RangeTable::<A> { index: Vec::new(), ..RangeTable::default() };
         let emit = |t: &mut RangeTable<A>, start: u128, end: u128, link: u32| {
-            t.starts.push(A::from_u128(start));
-            t.ends.push(A::from_u128(end));
-            t.vals.push(link);
+            t.ranges.push(Range { start: A::from_u128(start), end: A::from_u128(end), val: link });
         };
         // Open networks, outermost first; `cursor` is the first address not yet given a range.
         let mut stack: Vec<&Span> = Vec::new();
@@ -149,7 +154,7 @@ impl<A: Addr> RangeTable<A> {
         let mut index = Vec::with_capacity((1 << 16) + 1);
         let mut i = 0usize;
         for b in 0..=(1usize << 16) {
-            while i < t.starts.len() && t.starts[i].bucket() < b {
+            while i < t.ranges.len() && t.ranges[i].start.bucket() < b {
                 i += 1;
             }
             index.push(i as u32);
@@ -165,18 +170,15 @@ impl<A: Addr> RangeTable<A> {
         // Bucket b's ranges, and the last one before it (which may reach into it).
         let lo = (self.index[b] as usize).saturating_sub(1);
         let hi = self.index[b + 1] as usize;
-        let starts = &self.starts[lo..hi];
-        let n = starts.partition_point(|&s| s <= a);
-        if n == 0 {
-            return None;
-        }
-        let i = lo + n - 1;
-        (a <= self.ends[i]).then(|| self.vals[i])
+        let ranges = &self.ranges[lo..hi];
+        let n = ranges.partition_point(|r| r.start <= a);
+        let r = ranges.get(n.checked_sub(1)?)?;
+        (a <= r.end).then_some(r.val)
     }
 
     /// Ranges held (for tests and sizes).
     pub(crate) fn len(&self) -> usize {
-        self.starts.len()
+        self.ranges.len()
     }
 }
 
