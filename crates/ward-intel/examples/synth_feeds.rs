@@ -15,6 +15,10 @@ fn main() -> std::io::Result<()> {
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("ips.txt"), ward_intel::synth::ip_list(1, ips))?;
     std::fs::write(dir.join("names.txt"), ward_intel::synth::domain_list(2, names))?;
-    println!("wrote {} ({ips} lines) and {} ({names} lines)", dir.join("ips.txt").display(), dir.join("names.txt").display());
+    println!(
+        "wrote {} ({ips} lines) and {} ({names} lines)",
+        dir.join("ips.txt").display(),
+        dir.join("names.txt").display()
+    );
     Ok(())
 }

@@ -55,7 +55,8 @@ pub fn normalize(text: &str) -> Result<String, NameError> {
     if lower.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
         return Err(NameError::Invalid);
     }
-    if LOCAL_SUFFIXES.iter().any(|s| lower == *s || lower.ends_with(&format!(".{s}"))) {
+    let local = |s: &str| lower.strip_suffix(s).is_some_and(|rest| rest.is_empty() || rest.ends_with('.'));
+    if LOCAL_SUFFIXES.iter().any(|s| local(s)) {
         return Err(NameError::Refused("reserved for local use"));
     }
     Ok(lower)

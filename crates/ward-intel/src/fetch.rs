@@ -294,6 +294,59 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    /// A one-connection-at-a-time HTTP server that answers by ETag and records the
+    /// requests' headers.
+    fn etag_server(requests: usize) -> (String, std::thread::JoinHandle<Vec<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/feed.txt", listener.local_addr().expect("addr"));
+        let handle = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for _ in 0..requests {
+                let Ok((stream, _)) = listener.accept() else { break };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut headers = Vec::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    headers.push(line.trim_end().to_ascii_lowercase());
+                }
+                let mut out = stream;
+                let fresh = headers.iter().any(|h| h == "if-none-match: \"v1\"");
+                let answer = if fresh {
+                    "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nContent-Length: 0\r\n\r\n".to_owned()
+                } else {
+                    let body = "45.9.20.1\n";
+                    format!("HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+                };
+                let _ = out.write_all(answer.as_bytes());
+                seen.push(headers);
+            }
+            seen
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn etags_and_api_keys() {
+        let (url, server) = etag_server(2);
+        let client = Client::new(Duration::from_secs(10));
+        let key = ("X-API-Key".to_owned(), "k3y".to_owned());
+        let Fetched::Body(body, v) =
+            client.get_if_changed(&url, Some(&key), &Validators::default()).expect("get")
+        else {
+            panic!("a first request has a body");
+        };
+        assert_eq!((body.as_slice(), v.etag.as_deref()), (&b"45.9.20.1\n"[..], Some("\"v1\"")));
+        assert!(matches!(client.get_if_changed(&url, Some(&key), &v), Ok(Fetched::NotModified)));
+        let seen = server.join().expect("server");
+        assert!(seen.iter().all(|h| h.contains(&"x-api-key: k3y".to_owned())), "{seen:?}");
+        assert!(seen[1].contains(&"if-none-match: \"v1\"".to_owned()));
+    }
 
     #[test]
     fn joins_and_encodes() {

@@ -62,6 +62,9 @@ struct Link {
 #[derive(Debug, Default)]
 pub struct Snapshot {
     feeds: Vec<Arc<FeedSet>>,
+    /// Links are numbered feed by feed, indicator by indicator: `offsets[f]` is feed `f`'s
+    /// first, so a link names its hit without reading `links` (one cache miss less).
+    offsets: Vec<u32>,
     links: Vec<Link>,
     v4: RangeTable<u32>,
     v6: RangeTable<u128>,
@@ -77,11 +80,13 @@ impl Snapshot {
     pub fn build(mut feeds: Vec<Arc<FeedSet>>) -> Snapshot {
         feeds.truncate(MAX_FEEDS);
         let mut links: Vec<Link> = Vec::new();
+        let mut offsets: Vec<u32> = Vec::with_capacity(feeds.len());
         let mut v4: Vec<(Span, u8)> = Vec::new();
         let mut v6: Vec<(Span, u8)> = Vec::new();
         let mut names: Vec<(u8, u32)> = Vec::new(); // confidence, link
         let mut urls: Vec<(u8, u32)> = Vec::new();
         for (f, feed) in feeds.iter().enumerate() {
+            offsets.push(links.len() as u32);
             for (i, ind) in feed.indicators.iter().enumerate() {
                 let Ok(link) = u32::try_from(links.len()) else { break };
                 if link == NONE {
@@ -120,12 +125,12 @@ impl Snapshot {
         names.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         urls.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         let mut table = NameTable::default();
-        let value = |feeds: &[Arc<FeedSet>], l: &Link| -> Option<String> {
+        fn value<'a>(feeds: &'a [Arc<FeedSet>], l: &Link) -> Option<&'a str> {
             match &feeds[l.hit.feed as usize].indicators[l.hit.indicator as usize].value {
-                IndicatorValue::Domain(d) | IndicatorValue::Url(d) => Some(d.clone()),
+                IndicatorValue::Domain(d) | IndicatorValue::Url(d) => Some(d),
                 IndicatorValue::Net(_) => None,
             }
-        };
+        }
         for &(_, link) in &names {
             let Some(name) = value(&feeds, &links[link as usize]) else { continue };
             match table.insert(name.as_bytes(), link) {
@@ -137,14 +142,14 @@ impl Snapshot {
         let mut url_map: HashMap<Box<str>, u32> = HashMap::new();
         for &(_, link) in &urls {
             let Some(url) = value(&feeds, &links[link as usize]) else { continue };
-            if let Some(below) = url_map.insert(url.into_boxed_str(), link) {
+            if let Some(below) = url_map.insert(Box::from(url), link) {
                 parent[link as usize] = below;
             }
         }
         for (l, p) in links.iter_mut().zip(parent) {
             l.parent = p;
         }
-        Snapshot { feeds, links, v4, v6, names: table, urls: url_map }
+        Snapshot { feeds, offsets, links, v4, v6, names: table, urls: url_map }
     }
 
     /// The feeds, in the order hits name them by position.
@@ -157,6 +162,13 @@ impl Snapshot {
         self.links.len()
     }
 
+    /// The hit a link stands for, from the feeds' offsets alone.
+    #[inline]
+    fn hit_of(&self, link: u32) -> HitRef {
+        let f = self.offsets.partition_point(|&o| o <= link).saturating_sub(1);
+        HitRef { feed: f as u16, indicator: link - self.offsets.get(f).copied().unwrap_or(0) }
+    }
+
     /// The most specific (then most confident) indicator listing `ip`, without allocating.
     #[inline]
     pub fn match_ip(&self, ip: IpAddr) -> Option<HitRef> {
@@ -164,7 +176,7 @@ impl Snapshot {
             IpAddr::V4(a) => self.v4.get(u32::from(a)),
             IpAddr::V6(a) => self.v6.get(u128::from(a)),
         }?;
-        Some(self.links[link as usize].hit)
+        Some(self.hit_of(link))
     }
 
     /// The indicator listing `name` or the nearest name above it (`a.b.evil.example` is
@@ -172,7 +184,7 @@ impl Snapshot {
     #[inline]
     pub fn match_domain(&self, name: &str) -> Option<HitRef> {
         let link = self.domain_link(name)?;
-        Some(self.links[link as usize].hit)
+        Some(self.hit_of(link))
     }
 
     fn domain_link(&self, name: &str) -> Option<u32> {
@@ -213,7 +225,7 @@ impl Snapshot {
     /// The indicator listing exactly this URL (normalised as feeds' URLs are).
     pub fn match_url(&self, url: &str) -> Option<HitRef> {
         let norm = domain::normalize_url(url)?;
-        self.urls.get(norm.as_str()).map(|&l| self.links[l as usize].hit)
+        self.urls.get(norm.as_str()).map(|&l| self.hit_of(l))
     }
 
     /// A hit with its texts.

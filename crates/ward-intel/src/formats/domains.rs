@@ -20,16 +20,16 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Parsed {
         let where_ = || format!("line {}", i + 1);
         let mut fields = line.split_whitespace();
         let first = fields.next().unwrap_or_default();
-        let rest: Vec<&str> = fields.collect();
+        let mut rest = fields.peekable();
         if net::looks_like_addr(first) {
-            if rest.is_empty() {
+            if rest.peek().is_none() {
                 out.push_any(first, None, opts.confidence, &where_);
             }
             // A hosts line: the address is the sink, the names are the indicators.
             for name in rest {
                 out.push_name(name, None, opts.confidence, &where_);
             }
-        } else if rest.is_empty() {
+        } else if rest.peek().is_none() {
             out.push_any(first, None, opts.confidence, &where_);
         } else {
             out.unreadable(|| {
