@@ -119,6 +119,8 @@ fn intel_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("intel_config", b"[[feed]]\nname = \"a\"\nsource = \"https://h/x\"\nformat = \"taxii\"\nrefresh = \"1h\"\nauth = { basic = { user = \"u\", password = \"p\" } }\n".to_vec()),
         ("intel_csv", b"\x02first_seen,dst_ip,port\n2024-01-01,45.9.20.1,443\n\"2024\",\"http://a.example/\",1\n".to_vec()),
         ("intel_domain_list", b"\x000.0.0.0 evil.example ads.example\nbad.example.\n*.wild.example\nlocalhost\n".to_vec()),
+        // Found by intel_csv: a URL with spaces before its fragment did not normalise to itself.
+        ("intel_csv", b"\x02# x\n1,https://sslbl.abuse.ch/blacklist/    #\n".to_vec()),
         ("intel_stix", b"[domain-name:value = 'a.example' OR ipv4-addr:value ISSUBSET '45.9.0.0/16'] REPEATS 2 TIMES".to_vec()),
     ];
     let Some(shared) = ward_fuzz::outside::shared_data() else {

@@ -94,6 +94,10 @@ pub fn url_host(url: &str) -> Option<&str> {
 /// no scheme and host.
 pub fn normalize_url(url: &str) -> Option<String> {
     let url = url.trim();
+    // A URL holds no spaces or control characters (they come percent-encoded).
+    if url.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+        return None;
+    }
     let (scheme, rest) = url.split_once("://")?;
     if scheme.is_empty() || !scheme.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'-') {
         return None;
@@ -138,6 +142,8 @@ mod tests {
         assert_eq!(normalize_url("HTTP://Evil.Example/A#frag").as_deref(), Some("http://evil.example/A"));
         assert_eq!(normalize_url("http://evil.example").as_deref(), Some("http://evil.example/"));
         assert_eq!(normalize_url("evil.example/x"), None);
+        // Fuzzing found it: spaces before a fragment survived the first normalisation only.
+        assert_eq!(normalize_url("https://a.example/x   #f"), None);
         let mut buf = [0u8; MAX_NAME + 1];
         assert_eq!(lookup_key("A.Evil.Example.", &mut buf), Some(&b"a.evil.example"[..]));
     }

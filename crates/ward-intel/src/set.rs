@@ -83,7 +83,12 @@ struct Range<A> {
     val: u32,
 }
 
-/// Sorted disjoint ranges, each with a value, and where each 16-bit bucket starts.
+/// Tables of at most this many ranges have no bucket index: a binary search over them is
+/// as quick, and a feed of a few entries does not cost 256 KiB.
+const SMALL: usize = 256;
+
+/// Sorted disjoint ranges, each with a value, and where each 16-bit bucket starts (for
+/// tables of more than [`SMALL`] ranges).
 #[derive(Debug)]
 pub(crate) struct RangeTable<A> {
     ranges: Vec<Range<A>>,
@@ -93,7 +98,7 @@ pub(crate) struct RangeTable<A> {
 
 impl<A: Addr> Default for RangeTable<A> {
     fn default() -> Self {
-        RangeTable { ranges: Vec::new(), index: vec![0; (1 << 16) + 1] }
+        RangeTable { ranges: Vec::new(), index: Vec::new() }
     }
 }
 
@@ -108,7 +113,7 @@ impl<A: Addr> RangeTable<A> {
     /// Builds from networks sorted by start, then widest first, then least preferred
     /// first. `parent[link]` is set to the network around each one.
     pub(crate) fn build(spans: &[Span], parent: &mut [u32]) -> RangeTable<A> {
-        let mut t = RangeTable::<A> { index: Vec::new(), ..RangeTable::default() };
+        let mut t = RangeTable::<A> { ranges: Vec::new(), index: Vec::new() };
         let emit = |t: &mut RangeTable<A>, start: u128, end: u128, link: u32| {
             t.ranges.push(Range { start: A::from_u128(start), end: A::from_u128(end), val: link });
         };
@@ -151,6 +156,9 @@ impl<A: Addr> RangeTable<A> {
         }
         // Empty ranges cannot occur (starts only move forward), but equal networks give a
         // range to the last one pushed: the preferred one.
+        if t.ranges.len() <= SMALL {
+            return t;
+        }
         let mut index = Vec::with_capacity((1 << 16) + 1);
         let mut i = 0usize;
         for b in 0..=(1usize << 16) {
@@ -166,11 +174,16 @@ impl<A: Addr> RangeTable<A> {
     /// The value of the range holding `a`.
     #[inline]
     pub(crate) fn get(&self, a: A) -> Option<u32> {
-        let b = a.bucket();
-        // Bucket b's ranges, and the last one before it (which may reach into it).
-        let lo = (self.index[b] as usize).saturating_sub(1);
-        let hi = self.index[b + 1] as usize;
-        let ranges = &self.ranges[lo..hi];
+        let ranges = if self.index.is_empty() {
+            // A small table is searched whole.
+            &self.ranges[..]
+        } else {
+            let b = a.bucket();
+            // Bucket b's ranges, and the last one before it (which may reach into it).
+            let lo = (self.index[b] as usize).saturating_sub(1);
+            let hi = self.index[b + 1] as usize;
+            &self.ranges[lo..hi]
+        };
         let n = ranges.partition_point(|r| r.start <= a);
         let r = ranges.get(n.checked_sub(1)?)?;
         (a <= r.end).then_some(r.val)
