@@ -2,6 +2,7 @@
 //! crates; this file only connects them.
 
 mod alerts;
+mod intel;
 mod inventory;
 mod policy;
 mod report;
@@ -80,6 +81,9 @@ enum Command {
     /// risk per device or per advisory.
     #[command(subcommand)]
     Vuln(vuln::VulnCommand),
+    /// Threat-intelligence feeds: update (read them now), lookup (which feed lists a value).
+    #[command(subcommand)]
+    Intel(intel::IntelCommand),
 }
 
 #[derive(clap::Args)]
@@ -161,6 +165,12 @@ fn main() -> ExitCode {
         Command::Vuln(cmd) => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             vuln::run(cmd, &mut out)
+                .and_then(|ok| out.flush().map(|()| ok).map_err(Into::into))
+                .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Intel(cmd) => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            intel::run(cmd, &mut out)
                 .and_then(|ok| out.flush().map(|()| ok).map_err(Into::into))
                 .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }

@@ -5,8 +5,11 @@
 //!
 //! This crate holds no logic of Ward's own: only the harnesses.
 
+pub mod intel;
 pub mod outside;
 pub mod seeds;
+
+pub use intel::{intel_config, intel_csv, intel_domain_list, intel_ip_list, intel_stix, intel_taxii};
 
 use std::io::Cursor;
 
@@ -559,7 +562,7 @@ pub fn export(data: &[u8]) {
 pub type Target = fn(&[u8]);
 
 /// All targets, by name.
-pub const TARGETS: [(&str, Target); 25] = [
+pub const TARGETS: [(&str, Target); 31] = [
     ("capture_file", capture_file),
     ("decode_frame", decode_frame),
     ("sensor", sensor),
@@ -585,4 +588,10 @@ pub const TARGETS: [(&str, Target); 25] = [
     ("vuln_documents", vuln_documents),
     ("policy", policy),
     ("export", export),
+    ("intel_ip_list", intel_ip_list),
+    ("intel_csv", intel_csv),
+    ("intel_domain_list", intel_domain_list),
+    ("intel_stix", intel_stix),
+    ("intel_taxii", intel_taxii),
+    ("intel_config", intel_config),
 ];

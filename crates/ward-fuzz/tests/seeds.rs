@@ -213,3 +213,65 @@ fn export_survives_the_documented_config() {
     );
     eprintln!("replayed {runs} export inputs");
 }
+
+/// Seeds for the intel targets: the feeds in `../shared/data/intel` (ipsum, firehol, the
+/// STIX examples, a CSV), a TAXII envelope and a configuration written here.
+fn intel_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let mut out: Vec<(&'static str, Vec<u8>)> = vec![
+        ("intel_taxii", br#"{"more": true, "next": "abc", "objects": [{"type": "indicator", "id": "indicator--1", "pattern": "[ipv4-addr:value = '45.9.20.1'] OR [url:value = 'http://a.example/x']", "valid_from": "2020-01-01T00:00:00Z"}]}"#.to_vec()),
+        ("intel_taxii", br#"{"title": "t", "default": "http://h/api1/", "api_roots": ["http://h/api1/"]}"#.to_vec()),
+        ("intel_taxii", br#"{"collections": [{"id": "c", "title": "x", "can_read": true}]}"#.to_vec()),
+        ("intel_config", b"[[feed]]\nname = \"a\"\nsource = \"https://h/x\"\nformat = \"taxii\"\nrefresh = \"1h\"\nauth = { basic = { user = \"u\", password = \"p\" } }\n".to_vec()),
+        ("intel_csv", b"\x02first_seen,dst_ip,port\n2024-01-01,45.9.20.1,443\n\"2024\",\"http://a.example/\",1\n".to_vec()),
+        ("intel_domain_list", b"\x000.0.0.0 evil.example ads.example\nbad.example.\n*.wild.example\nlocalhost\n".to_vec()),
+        // Found by intel_csv: a URL with spaces before its fragment did not normalise to itself.
+        ("intel_csv", b"\x02# x\n1,https://sslbl.abuse.ch/blacklist/    #\n".to_vec()),
+        ("intel_stix", b"[domain-name:value = 'a.example' OR ipv4-addr:value ISSUBSET '45.9.0.0/16'] REPEATS 2 TIMES".to_vec()),
+    ];
+    let Some(shared) = ward_fuzz::outside::shared_data() else {
+        eprintln!("skipped: ../shared/data not present; the intel targets get the written seeds only");
+        return out;
+    };
+    let intel = shared.join("intel");
+    let read = |p: &str| std::fs::read(intel.join(p)).ok();
+    for p in ["ipsum/level5.txt", "ipsum/level8.txt", "firehol/firehol_level1.EXCERPT.netset"] {
+        if let Some(b) = read(p) {
+            out.push(("intel_ip_list", [&[0x83u8][..], &b].concat()));
+            out.push(("intel_domain_list", [&[0u8][..], &b].concat()));
+        }
+    }
+    if let Some(b) = read("ndpi-example-sha1_cert_fingerprints.csv") {
+        out.push(("intel_csv", [&[1u8][..], &b[..b.len().min(16 << 10)]].concat()));
+    }
+    if let Ok(dir) = std::fs::read_dir(intel.join("stix")) {
+        let mut files: Vec<PathBuf> = dir.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+        files.sort();
+        for f in files {
+            let b = std::fs::read(&f).unwrap();
+            out.push(("intel_stix", b.clone()));
+            out.push(("intel_taxii", b));
+        }
+    }
+    out
+}
+
+#[test]
+fn intel_parsers_survive_the_feeds() {
+    let mut runs = 0;
+    for (target, seed) in intel_seeds() {
+        let run = ward_fuzz::TARGETS.iter().find(|(n, _)| *n == target).unwrap().1;
+        run(&seed);
+        for cut in [seed.len() / 3, seed.len() / 2, seed.len().saturating_sub(3)] {
+            run(&seed[..cut]);
+        }
+        // One byte changed in a few places.
+        for i in (0..seed.len()).step_by(seed.len() / 5 + 1).skip(1) {
+            let mut changed = seed.clone();
+            changed[i] = changed[i].wrapping_add(7);
+            run(&changed);
+        }
+        runs += 1;
+    }
+    eprintln!("replayed {runs} intel seeds");
+    assert!(runs >= 7);
+}
