@@ -89,6 +89,40 @@ fn feeds(f: &FeedArgs) -> Result<Vec<FeedConfig>> {
     Ok(feeds)
 }
 
+/// The feeds a run of `ward analyze` names, read now (cached copies where a source cannot be
+/// reached), as the detector's indicators; `None` without feeds.
+pub(crate) fn for_run(
+    intel: &[String],
+    config: Option<PathBuf>,
+) -> Result<Option<Arc<dyn ward_detect::Indicators>>> {
+    if intel.is_empty() && config.is_none() {
+        return Ok(None);
+    }
+    let args = FeedArgs { intel: intel.to_vec(), config, state_dir: None, json: false };
+    let mut r = refresher(&args)?;
+    let cached = r.load_cached();
+    let reports = r.refresh_all();
+    warn(&cached);
+    warn(&reports);
+    Ok(Some(Arc::new(Detecting(r.intel().clone()))))
+}
+
+/// The feeds' sets as the detector asks them.
+struct Detecting(Arc<Intel>);
+
+impl ward_detect::Indicators for Detecting {
+    fn ip(&self, ip: std::net::IpAddr) -> Option<ward_detect::IntelHit> {
+        self.0.lookup_ip(ip).map(hit)
+    }
+    fn domain(&self, name: &str) -> Option<ward_detect::IntelHit> {
+        self.0.lookup_domain(name).map(hit)
+    }
+}
+
+fn hit(h: Hit) -> ward_detect::IntelHit {
+    ward_detect::IntelHit { feed: h.feed.to_string(), indicator: h.indicator, confidence: h.confidence }
+}
+
 fn refresher(f: &FeedArgs) -> Result<Refresher> {
     let dir = f.state_dir.clone().unwrap_or_else(ward_intel::refresh::default_cache_dir);
     Refresher::new(feeds(f)?, Arc::new(Intel::new()), Some(dir)).context("the feeds")

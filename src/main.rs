@@ -126,6 +126,13 @@ struct AnalyzeArgs {
     /// anomalies are raised.
     #[arg(long, value_name = "DAYS", default_value_t = 7.0)]
     learning_days: f64,
+    /// A threat-intelligence feed (file or URL; docs/intel.md) whose indicators are matched
+    /// against every flow and name. Repeatable.
+    #[arg(long = "intel", value_name = "FEED")]
+    intel: Vec<String>,
+    /// A configuration file whose `[[feed]]` list names feeds.
+    #[arg(long, value_name = "FILE")]
+    intel_config: Option<PathBuf>,
 }
 
 /// Alike alerts within an hour are one.
@@ -244,7 +251,9 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
                 learning_secs: (args.learning_days * 86_400.0) as u64,
                 ..ward_detect::DetectConfig::default()
             },
-            indicators: std::sync::Arc::new(ward_detect::NoIndicators),
+            indicators: intel::for_run(&args.intel, args.intel_config.clone())
+                .context("the intel feeds")?
+                .unwrap_or_else(|| std::sync::Arc::new(ward_detect::NoIndicators)),
             alert_window_secs: ALERT_WINDOW_SECS,
         }),
     };
