@@ -22,6 +22,31 @@ pub(crate) enum IntelCommand {
     /// Which feeds list an address, a domain (or a name under it) or a URL. Exits 1 when
     /// no value is listed.
     Lookup(LookupArgs),
+    /// Blocks the feeds' addresses and networks (and quarantines devices) in Ward's nftables
+    /// table: its timed sets are replaced whole, each element for --timeout, so blocks lapse
+    /// when nobody renews them. Run it on a schedule shorter than the timeout.
+    Apply(ApplyArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ApplyArgs {
+    #[command(flatten)]
+    f: FeedArgs,
+    /// Only indicators with at least this confidence (0-100).
+    #[arg(long, default_value_t = 0)]
+    min_confidence: u8,
+    /// How long each block holds, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    timeout: u64,
+    /// Addresses of devices to quarantine (repeatable).
+    #[arg(long, value_name = "IP")]
+    quarantine: Vec<std::net::IpAddr>,
+    /// Ward's table (family inet), loaded by `ward policy apply`.
+    #[arg(long, default_value = "ward")]
+    table: String,
+    /// Run nft inside this network namespace.
+    #[arg(long, value_name = "NS")]
+    netns: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -63,7 +88,48 @@ pub(crate) fn run(cmd: IntelCommand, out: &mut impl Write) -> Result<bool> {
     match cmd {
         IntelCommand::Update(a) => update(a, out),
         IntelCommand::Lookup(a) => lookup(a, out),
+        IntelCommand::Apply(a) => apply(a, out),
     }
+}
+
+fn apply(a: ApplyArgs, out: &mut impl Write) -> Result<bool> {
+    anyhow::ensure!(a.timeout >= 1 && a.timeout <= 30 * 86_400, "--timeout is 1 s to 30 days");
+    let mut r = refresher(&a.f)?;
+    let cached = r.load_cached();
+    let reports = r.refresh_all();
+    warn(&cached);
+    warn(&reports);
+    let snap = r.intel().snapshot();
+    // Feeds overlap (a network and an address in it, the same address twice): an interval
+    // set refuses overlapping elements, so the addresses are merged into disjoint ranges.
+    let nets = snap.feeds().iter().flat_map(|feed| {
+        feed.indicators.iter().filter(|i| i.confidence >= a.min_confidence).filter_map(|i| match &i.value {
+            ward_intel::IndicatorValue::Net(n) => ward_policy::IpSet::parse(&n.trunc().to_string()).ok(),
+            _ => None,
+        })
+    });
+    let blocked = ward_policy::IpSet::union_all(nets);
+    let (v4, v6) = (blocked.nft_v4(), blocked.nft_v6());
+    let nft = ward_enforce::Nft {
+        netns: a.netns.clone(),
+        ..ward_enforce::Nft::new(ward_enforce::default_state_dir())
+    };
+    let block = ward_policy::nft::BLOCK_SET;
+    let quarantine = ward_policy::nft::QUARANTINE_SET;
+    let q4: Vec<String> = a.quarantine.iter().filter(|ip| ip.is_ipv4()).map(|ip| ip.to_string()).collect();
+    let q6: Vec<String> = a.quarantine.iter().filter(|ip| ip.is_ipv6()).map(|ip| ip.to_string()).collect();
+    let n4 = nft.set_timed(&a.table, &format!("{block}_v4"), &v4, a.timeout)?;
+    let n6 = nft.set_timed(&a.table, &format!("{block}_v6"), &v6, a.timeout)?;
+    nft.set_timed(&a.table, &format!("{quarantine}_v4"), &q4, a.timeout)?;
+    nft.set_timed(&a.table, &format!("{quarantine}_v6"), &q6, a.timeout)?;
+    writeln!(
+        out,
+        "blocked {n4} IPv4 and {n6} IPv6 addresses or networks from {} feed(s), {} device(s) quarantined, each for {} s",
+        snap.feeds().len(),
+        a.quarantine.len(),
+        a.timeout
+    )?;
+    Ok(reports.iter().all(|r| !matches!(r.outcome, Outcome::Failed(_))))
 }
 
 /// The feeds of the configuration, then those of `--intel`.

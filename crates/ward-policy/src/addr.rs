@@ -221,6 +221,17 @@ impl IpSet {
         }
     }
 
+    /// Addresses in any of `sets`, merged once (for many sets, where `extend` one by one
+    /// would sort again each time).
+    pub fn union_all(sets: impl IntoIterator<Item = IpSet>) -> IpSet {
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        for s in sets {
+            v4.extend(s.v4);
+            v6.extend(s.v6);
+        }
+        IpSet { v4: normalise(v4), v6: normalise(v6) }
+    }
+
     /// Addresses in either.
     pub fn union(&self, other: &IpSet) -> IpSet {
         IpSet {
