@@ -133,6 +133,10 @@ struct AnalyzeArgs {
     /// A configuration file whose `[[feed]]` list names feeds.
     #[arg(long, value_name = "FILE")]
     intel_config: Option<PathBuf>,
+    /// A file whose `[[export]]` list names where alerts go (syslog, CEF, JSON lines,
+    /// webhooks; docs/exports.md). The run waits up to 10 s for them to be delivered.
+    #[arg(long, value_name = "FILE")]
+    export: Option<PathBuf>,
 }
 
 /// Alike alerts within an hour are one.
@@ -229,6 +233,16 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         "--stale-after must be a positive number of days"
     );
     let rules = load_rules(&args.rules)?;
+    let exporter = match &args.export {
+        None => None,
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let file =
+                ward_export::ExportFile::parse(&text).with_context(|| format!("{}", path.display()))?;
+            Some(ward_export::Exporter::from_config(&file.export).context("--export")?)
+        }
+    };
     let store = if args.no_store {
         None
     } else {
@@ -324,6 +338,24 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         events: outcome.events,
     });
     let detection = outcome.detection;
+    if let Some(exporter) = exporter {
+        for a in detection.iter().flat_map(|d| &d.alerts) {
+            exporter.send(a);
+        }
+        for st in exporter.shutdown(Duration::from_secs(10)) {
+            if st.failed > 0 || st.dropped > 0 || st.queued > 0 {
+                eprintln!(
+                    "ward: export {}: {} sent, {} failed, {} dropped, {} not delivered{}",
+                    st.name,
+                    st.sent,
+                    st.failed,
+                    st.dropped,
+                    st.queued,
+                    st.last_error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+                );
+            }
+        }
+    }
     // Standard output is line-buffered; a summary of many devices is written in one go.
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if args.json {

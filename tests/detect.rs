@@ -94,6 +94,27 @@ fn listed_addresses_and_names_raise_exactly_the_alerts_tshark_finds() {
     assert_eq!(got("dns.query"), queries);
     assert_eq!(got("flow."), connections);
     assert_eq!(alerts.len(), queries.len() + connections.len(), "nothing else: {alerts:#?}");
+    // The same run with an export: every alert reaches the JSON lines file.
+    let lines = dir.path().join("alerts.jsonl");
+    let export = dir.path().join("export.toml");
+    std::fs::write(&export, format!("[[export]]\nkind = \"jsonl\"\npath = {:?}\n", s(&lines))).unwrap();
+    let again = json(&ward(&[
+        "analyze",
+        "--json",
+        "--no-progress",
+        "--no-store",
+        "--intel",
+        s(&ips),
+        "--intel",
+        s(&names),
+        "--export",
+        s(&export),
+        s(&sample()),
+    ]));
+    let written: Vec<Value> =
+        std::fs::read_to_string(&lines).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(written.len(), again["alerts"].as_array().unwrap().len());
+    assert_eq!(written[0]["kind"], "intel_match");
     for a in alerts {
         assert!(a["source"].as_str().is_some_and(|f| f == "ips.txt" || f == "names.txt"), "{a}");
         assert!(a["indicator"].is_string() && a["confidence"].is_u64(), "{a}");
