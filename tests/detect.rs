@@ -192,3 +192,89 @@ fn behaviour_learns_within_the_window_and_then_knows_the_same_traffic() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// Packets a test writes with scapy: a temperature sensor of the sample opens a TLS
+/// conversation with an internet address it never used, and sweeps 25 hosts on tcp/445
+/// without answers, at `t0` seconds since the epoch.
+const CRAFT: &str = r#"
+import sys
+from scapy.all import Ether, Dot1Q, IP, TCP, wrpcap
+out, t0 = sys.argv[1], float(sys.argv[2])
+me, gw = "dc:a6:32:41:5f:37", "00:00:0c:07:ac:01"
+def l2(src, dst):
+    return Ether(src=src, dst=dst) / Dot1Q(vlan=50)
+pkts = []
+def at(p, t):
+    p.time = t
+    pkts.append(p)
+at(l2(me, gw) / IP(src="10.50.0.73", dst="45.33.32.200") / TCP(sport=50001, dport=443, flags="S", seq=1000), t0)
+at(l2(gw, me) / IP(src="45.33.32.200", dst="10.50.0.73") / TCP(sport=443, dport=50001, flags="SA", seq=5000, ack=1001), t0 + 0.01)
+at(l2(me, gw) / IP(src="10.50.0.73", dst="45.33.32.200") / TCP(sport=50001, dport=443, flags="A", seq=1001, ack=5001), t0 + 0.02)
+at(l2(me, gw) / IP(src="10.50.0.73", dst="45.33.32.200") / TCP(sport=50001, dport=443, flags="FA", seq=1001, ack=5001), t0 + 0.03)
+at(l2(gw, me) / IP(src="45.33.32.200", dst="10.50.0.73") / TCP(sport=443, dport=50001, flags="FA", seq=5001, ack=1002), t0 + 0.04)
+at(l2(me, gw) / IP(src="10.50.0.73", dst="45.33.32.200") / TCP(sport=50001, dport=443, flags="A", seq=1002, ack=5002), t0 + 0.05)
+for i in range(25):
+    at(l2(me, gw) / IP(src="10.50.0.73", dst=f"10.40.9.{i + 1}") / TCP(sport=51000 + i, dport=445, flags="S"), t0 + 1 + i * 0.2)
+wrpcap(out, pkts)
+"#;
+
+#[test]
+fn after_the_window_a_replay_with_new_behaviour_raises_exactly_it() {
+    let scapy =
+        Command::new("python3").args(["-c", "import scapy"]).output().is_ok_and(|o| o.status.success());
+    if !have("editcap") || !have("mergecap") || !scapy {
+        eprintln!("skipped: needs editcap and mergecap (Debian wireshark-common) and python's scapy");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ward.db");
+    let shift = 8 * 86_400u64;
+    let later = dir.path().join("later.pcap");
+    assert!(
+        Command::new("editcap")
+            .args(["-t", &shift.to_string(), s(&sample()), s(&later)])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // The sample starts 2026-03-02T08:00:00Z; the new behaviour comes 30 s into the replay.
+    let crafted = dir.path().join("new.pcap");
+    let t0 = (1_772_438_400 + shift + 30).to_string();
+    let st = Command::new("python3").args(["-c", CRAFT, s(&crafted), &t0]).status().unwrap();
+    assert!(st.success());
+    let replay = dir.path().join("replay.pcap");
+    assert!(
+        Command::new("mergecap")
+            .args(["-F", "pcap", "-w", s(&replay), s(&later), s(&crafted)])
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    let first = json(&ward(&["analyze", "--json", "--no-progress", "--db", s(&db), s(&sample())]));
+    assert!(first["alerts"].as_array().unwrap().is_empty(), "learning raises nothing");
+    let out = json(&ward(&["analyze", "--json", "--no-progress", "--db", s(&db), s(&replay)]));
+    let mut got: Vec<(String, String, String)> = out["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] != "medical_device_internet")
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap().to_owned(),
+                a["flow"]["src"].as_str().unwrap_or_default().to_owned(),
+                a["peer"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("new_external_peer".to_owned(), "10.50.0.73".to_owned(), "45.33.32.200".to_owned()),
+            ("scan".to_owned(), "10.50.0.73".to_owned(), String::new()),
+        ],
+        "{:#}",
+        out["alerts"]
+    );
+}
