@@ -1,6 +1,6 @@
 //! Writes the synthetic hospital policy and an inventory holding its devices, to time the
 //! command line on a large policy (`scripts/bench-policy-compile` does):
-//! `cargo run --release -p ward-policy --example synthetic -- 10000 200 50000 policy.toml ward.db`.
+//! `cargo run --release -p ward-policy --example synthetic_policy -- 10000 200 50000 policy.toml ward.db`.
 #![allow(clippy::print_stderr)]
 
 use std::path::PathBuf;
