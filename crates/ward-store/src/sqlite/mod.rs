@@ -615,6 +615,34 @@ fn severity_rank(s: ward_core::Severity) -> i64 {
     }
 }
 
+/// Inserts findings, or refreshes those held for the same (device, kind, reference): first
+/// sighting kept, last widened.
+async fn upsert_finding_rows(conn: &mut SqliteConnection, findings: &[Finding]) -> Result<()> {
+    insert_rows(
+        conn,
+        "INSERT INTO findings (device_id, kind, reference, severity, detail, evidence,
+                                   first_seen, last_seen)",
+        "ON CONFLICT (device_id, kind, reference) DO UPDATE SET
+                 severity = excluded.severity, detail = excluded.detail,
+                 evidence = excluded.evidence,
+                 first_seen = min(first_seen, excluded.first_seen),
+                 last_seen = max(last_seen, excluded.last_seen)",
+        8,
+        findings,
+        |a, f| {
+            a.add(f.device.0)?;
+            a.add(f.kind.as_str())?;
+            a.add(f.reference.as_str())?;
+            a.add(f.severity.as_str())?;
+            a.add(f.detail.as_str())?;
+            a.add(f.evidence.as_str())?;
+            a.add(nanos(f.first_seen))?;
+            a.add(nanos(f.last_seen))
+        },
+    )
+    .await
+}
+
 async fn insert_alert(conn: &mut SqliteConnection, a: &Alert, device: Option<i64>) -> Result<i64> {
     let done = sqlx::query(
         "INSERT INTO alerts (ts, severity, kind, device_id, peer, evidence, message, state,
@@ -1070,29 +1098,7 @@ impl Store for SqliteStore {
 
     async fn upsert_findings(&self, findings: &[Finding]) -> Result<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        insert_rows(
-            &mut tx,
-            "INSERT INTO findings (device_id, kind, reference, severity, detail, evidence,
-                                   first_seen, last_seen)",
-            "ON CONFLICT (device_id, kind, reference) DO UPDATE SET
-                 severity = excluded.severity, detail = excluded.detail,
-                 evidence = excluded.evidence,
-                 first_seen = min(first_seen, excluded.first_seen),
-                 last_seen = max(last_seen, excluded.last_seen)",
-            8,
-            findings,
-            |a, f| {
-                a.add(f.device.0)?;
-                a.add(f.kind.as_str())?;
-                a.add(f.reference.as_str())?;
-                a.add(f.severity.as_str())?;
-                a.add(f.detail.as_str())?;
-                a.add(f.evidence.as_str())?;
-                a.add(nanos(f.first_seen))?;
-                a.add(nanos(f.last_seen))
-            },
-        )
-        .await?;
+        upsert_finding_rows(&mut tx, findings).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1137,29 +1143,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM keep_findings").execute(&mut *tx).await?;
-        insert_rows(
-            &mut tx,
-            "INSERT INTO findings (device_id, kind, reference, severity, detail, evidence,
-                                   first_seen, last_seen)",
-            "ON CONFLICT (device_id, kind, reference) DO UPDATE SET
-                 severity = excluded.severity, detail = excluded.detail,
-                 evidence = excluded.evidence,
-                 first_seen = min(first_seen, excluded.first_seen),
-                 last_seen = max(last_seen, excluded.last_seen)",
-            8,
-            findings,
-            |a, f| {
-                a.add(f.device.0)?;
-                a.add(f.kind.as_str())?;
-                a.add(f.reference.as_str())?;
-                a.add(f.severity.as_str())?;
-                a.add(f.detail.as_str())?;
-                a.add(f.evidence.as_str())?;
-                a.add(nanos(f.first_seen))?;
-                a.add(nanos(f.last_seen))
-            },
-        )
-        .await?;
+        upsert_finding_rows(&mut tx, findings).await?;
         tx.commit().await?;
         Ok(())
     }
