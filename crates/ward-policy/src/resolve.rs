@@ -507,28 +507,25 @@ impl Resolved<'_> {
                                 allow.name, deny.name, deny.line
                             ),
                         });
-                    } else if xb.src.is_subset(&xa.src)
-                        && xb.dst.is_subset(&xa.dst)
-                        && traffic_covers(&ra.traffic, &rb.traffic)
-                    {
-                        found.push(Warning {
-                            line: rb.line,
-                            message: format!(
-                                "rule {:?} adds nothing: rule {:?} (line {}) already matches all it matches",
-                                rb.name, ra.name, ra.line
-                            ),
+                    } else {
+                        // The later of two alike rules that the other covers adds nothing
+                        // (checked both ways: either may be the wider).
+                        let covered = [(a, b), (b, a)].into_iter().find(|&(wide, narrow)| {
+                            let (w, n) = (&self.rules[wide], &self.rules[narrow]);
+                            n.src.is_subset(&w.src)
+                                && n.dst.is_subset(&w.dst)
+                                && traffic_covers(&p.rules[wide].traffic, &p.rules[narrow].traffic)
                         });
-                    } else if xa.src.is_subset(&xb.src)
-                        && xa.dst.is_subset(&xb.dst)
-                        && traffic_covers(&rb.traffic, &ra.traffic)
-                    {
-                        found.push(Warning {
-                            line: ra.line,
-                            message: format!(
-                                "rule {:?} adds nothing: rule {:?} (line {}) already matches all it matches",
-                                ra.name, rb.name, rb.line
-                            ),
-                        });
+                        if let Some((wide, narrow)) = covered {
+                            let (w, n) = (&p.rules[wide], &p.rules[narrow]);
+                            found.push(Warning {
+                                line: n.line,
+                                message: format!(
+                                    "rule {:?} adds nothing: rule {:?} (line {}) already matches all it matches",
+                                    n.name, w.name, w.line
+                                ),
+                            });
+                        }
                     }
                 }
             }
