@@ -76,6 +76,12 @@ impl IpProto {
     pub fn has_ports(self) -> bool {
         matches!(self.0, 6 | 17 | 132)
     }
+
+    /// A service on it as people write it: `tcp/443`, `udp/53`, `icmp` (no port where the
+    /// protocol has none).
+    pub fn service(self, port: u16) -> String {
+        if self.has_ports() { format!("{}/{port}", self.name()) } else { self.name().into_owned() }
+    }
 }
 
 impl fmt::Debug for IpProto {

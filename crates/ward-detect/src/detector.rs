@@ -664,14 +664,7 @@ fn merge(into: &mut IpActivity, from: IpActivity) {
 }
 
 fn service_name(proto: u8, port: u16) -> String {
-    match proto {
-        6 => format!("tcp/{port}"),
-        17 => format!("udp/{port}"),
-        132 => format!("sctp/{port}"),
-        1 => "icmp".into(),
-        58 => "icmpv6".into(),
-        p => format!("protocol {p}"),
-    }
+    ward_core::IpProto(proto).service(port)
 }
 
 fn human(bytes: u64) -> String {

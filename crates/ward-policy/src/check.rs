@@ -312,14 +312,7 @@ fn join(v: &[u16]) -> String {
     v.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// `tcp/104`, `udp/53`, `icmp`, `proto 47`.
+/// `tcp/104`, `udp/53`, `icmp`: [`ward_core::IpProto::service`].
 pub fn service_name(proto: u8, port: u16) -> String {
-    match proto {
-        6 => format!("tcp/{port}"),
-        17 => format!("udp/{port}"),
-        132 => format!("sctp/{port}"),
-        1 => "icmp".into(),
-        58 => "icmpv6".into(),
-        p => format!("proto {p}"),
-    }
+    ward_core::IpProto(proto).service(port)
 }
